@@ -1,0 +1,3 @@
+//! SMART App Launch for payer Patient Access APIs.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
