@@ -1,0 +1,269 @@
+//! The `PayerAdapter` trait: everything that differs between payers, with standard SMART behaviour as defaults.
+//!
+//! Most quirks are data (endpoints, `aud` policy, extra authorize parameters, client authentication, scopes,
+//! resource base, accept header, paging limits, lenient HTTP). A standards-following payer needs only
+//! [`Standard`]; a quirky one implements this trait and overrides just what differs.
+
+use std::time::Duration;
+
+use url::Url;
+
+/// What to send as the SMART `aud` parameter on the authorize request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AudPolicy {
+    /// The FHIR base URL (the SMART App Launch default).
+    FhirBase,
+    /// A specific URL (Aetna wants its auth root, not the FHIR base).
+    Url(Url),
+    /// Send no `aud` at all (Cigna rejects it).
+    Omit,
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// Decide from discovery's `token_endpoint_auth_methods_supported` and whether a secret is configured:
+    /// Basic when supported (or nothing is advertised) and a secret exists, else `client_secret_post`, else public.
+    Auto,
+    /// `Authorization: Basic` with the id and secret form-urlencoded first (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// A public client: `client_id` in the body, no secret; PKCE is the proof.
+    None,
+}
+
+/// Where the SDK finds the member's FHIR Patient id after the token exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PatientIdSource {
+    /// The token response's `patient`, else the id token's `patient`/`fhirUser` claim, else a JWT access
+    /// token's claims (read, never trusted for anything else). The SMART default.
+    TokenResponse,
+    /// A userinfo-style endpoint called with the new access token, reading `patient`, else `fhirUser`, else `sub`
+    /// (Cigna puts the id only at `{fhir_base}/$userinfo`). `None` uses discovery's `userinfo_endpoint`.
+    Userinfo(Option<Url>),
+}
+
+/// Which search parameter links a Coverage to the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CoverageSearch {
+    /// `beneficiary=Patient/{id}` (the C4BB search parameter).
+    Beneficiary,
+    /// `patient={id}`.
+    Patient,
+}
+
+/// How hard the fetch layer may push a payer, and how long it keeps trying.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RatePolicy {
+    /// At most this many requests in flight to this payer through one client, across every member.
+    pub max_concurrency: usize,
+    /// At most this many attempts per request (the first one included).
+    pub max_attempts: u32,
+    /// At most this much time per request, waits included.
+    pub request_budget: Duration,
+    /// The first backoff step when a 429/503 carries no `Retry-After`; doubles each attempt, with full jitter.
+    pub base_backoff: Duration,
+    /// The longest single wait, whatever the server asks for.
+    pub max_backoff: Duration,
+}
+
+impl Default for RatePolicy {
+    fn default() -> Self {
+        Self {
+            max_concurrency: 8,
+            max_attempts: 5,
+            request_budget: Duration::from_secs(120),
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Endpoints an adapter pins instead of (or when) discovery does not provide them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointOverrides {
+    /// The authorization endpoint.
+    pub authorize: Option<Url>,
+    /// The token endpoint.
+    pub token: Option<Url>,
+    /// The RFC 7009 revocation endpoint.
+    pub revocation: Option<Url>,
+    /// The userinfo endpoint.
+    pub userinfo: Option<Url>,
+    /// The issuer, for checking the callback's `iss`.
+    pub issuer: Option<Url>,
+}
+
+/// Everything a payer may do differently from standard SMART App Launch.
+///
+/// Every method except [`id`](PayerAdapter::id) and [`fhir_base`](PayerAdapter::fhir_base) has a default that is
+/// the standard behaviour. Implement this trait for a new payer and override only what differs; keep the
+/// reason next to each override.
+pub trait PayerAdapter: Send + Sync + std::fmt::Debug {
+    /// A stable identifier such as `"aetna-sandbox"`, stored in a `PendingAuthorization`.
+    fn id(&self) -> &str;
+
+    /// A human name such as `"Aetna (sandbox)"`.
+    fn display_name(&self) -> &str {
+        self.id()
+    }
+
+    /// Where FHIR resources are read (may differ from the auth root: Aetna serves `/v2/patientaccess`).
+    fn fhir_base(&self) -> &Url;
+
+    /// Where to look for `.well-known/smart-configuration`, in order. Default: under the FHIR base.
+    /// The SDK falls back to `{fhir_base}/metadata` and then to the issuer's OpenID configuration.
+    fn smart_configuration_urls(&self) -> Vec<Url> {
+        crate::discovery::default_smart_configuration_urls(self.fhir_base())
+    }
+
+    /// An OAuth issuer to try (`{issuer}/.well-known/openid-configuration`) when the SMART documents are missing.
+    fn oauth_issuer(&self) -> Option<Url> {
+        None
+    }
+
+    /// Endpoints that replace what discovery says (or fill in what it lacks).
+    fn endpoint_overrides(&self) -> EndpointOverrides {
+        EndpointOverrides::default()
+    }
+
+    /// What to send as `aud`.
+    fn aud(&self) -> AudPolicy {
+        AudPolicy::FhirBase
+    }
+
+    /// Extra query parameters for the authorize URL (Aetna: `skin=skin13`).
+    fn extra_authorize_params(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Standard authorize parameters this payer rejects and that must not be sent.
+    fn removed_authorize_params(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// True when the authorize step must start in the member's own browser (Cigna sets a cookie there that its
+    /// login checks). The SDK then refuses to fetch the authorize URL server-side.
+    fn authorize_in_browser_only(&self) -> bool {
+        false
+    }
+
+    /// Client authentication at the token endpoint.
+    fn client_auth(&self) -> ClientAuth {
+        ClientAuth::Auto
+    }
+
+    /// Scopes requested when the app does not choose its own.
+    fn default_scopes(&self) -> Vec<String> {
+        [
+            "launch/patient",
+            "openid",
+            "fhirUser",
+            "offline_access",
+            "patient/*.read",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect()
+    }
+
+    /// Where to find the member's Patient id.
+    fn patient_id_source(&self) -> PatientIdSource {
+        PatientIdSource::TokenResponse
+    }
+
+    /// A payer-specific explanation of an OAuth error (on the callback or at the token endpoint), if known.
+    fn explain_oauth_error(&self, error: &str, description: Option<&str>) -> Option<String> {
+        let _ = (error, description);
+        None
+    }
+
+    /// A payer-specific explanation of an unexpected HTTP response (status and a short body excerpt), if known.
+    fn explain_response(&self, status: u16, body_excerpt: &str) -> Option<String> {
+        let _ = (status, body_excerpt);
+        None
+    }
+
+    /// The `Accept` header for FHIR reads.
+    fn fhir_accept(&self) -> &str {
+        "application/fhir+json"
+    }
+
+    /// How Coverage is searched for the member.
+    fn coverage_search(&self) -> CoverageSearch {
+        CoverageSearch::Beneficiary
+    }
+
+    /// True when `Patient/{id}/$everything` works on this payer.
+    fn supports_everything(&self) -> bool {
+        false
+    }
+
+    /// The largest `_count` the payer accepts, if it has a limit (CMS Blue Button: 50).
+    fn max_page_size(&self) -> Option<u32> {
+        None
+    }
+
+    /// Origins other than the FHIR base's to which the bearer token may be sent (for `next` links).
+    fn trusted_origins(&self) -> Vec<url::Origin> {
+        Vec::new()
+    }
+
+    /// True when responses may carry invalid header lines that must be skipped rather than fail the request
+    /// (Aetna production's CDN sends a header name containing a space). Implies HTTP/1.1 only.
+    fn lenient_response_headers(&self) -> bool {
+        false
+    }
+
+    /// Retry, backoff and concurrency limits for this payer.
+    fn rate_policy(&self) -> RatePolicy {
+        RatePolicy::default()
+    }
+}
+
+/// The quirk-free adapter: standard SMART App Launch against any compliant FHIR server, from its base URL alone.
+///
+/// ```
+/// use smart_core::{PayerAdapter, Standard};
+/// let adapter = Standard::new("https://fhir.example.org/r4").unwrap();
+/// assert_eq!(adapter.fhir_base().as_str(), "https://fhir.example.org/r4");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Standard {
+    id: String,
+    fhir_base: Url,
+}
+
+impl Standard {
+    /// An adapter for the FHIR server at `fhir_base`. Fails on an unparsable URL, or plain HTTP off loopback.
+    pub fn new(fhir_base: &str) -> crate::Result<Self> {
+        let fhir_base = crate::url_policy::parse_secure_url(fhir_base)?;
+        Ok(Self {
+            id: "standard".to_owned(),
+            fhir_base,
+        })
+    }
+
+    /// Set the id stored in pending authorizations (default `"standard"`).
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+}
+
+impl PayerAdapter for Standard {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn fhir_base(&self) -> &Url {
+        &self.fhir_base
+    }
+}
