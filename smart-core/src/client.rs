@@ -358,7 +358,7 @@ impl SmartClient {
                     self.inner.timeout,
                 )
                 .await?;
-                tracing::debug!(source = ?cfg.source(), "SMART configuration discovered");
+                tracing::debug!(source = %cfg.source(), "SMART configuration discovered");
                 Ok(Arc::new(cfg))
             })
             .await

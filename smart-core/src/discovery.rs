@@ -1,9 +1,9 @@
 //! SMART discovery: `.well-known/smart-configuration`, the CapabilityStatement's `oauth-uris`, OpenID configuration.
 //!
 //! The sources are tried in order until one yields an authorization and a token endpoint (after the adapter's
-//! [`EndpointOverrides`](crate::EndpointOverrides) are applied):
+//! [`EndpointOverrides`] are applied):
 //!
-//! 1. every URL from [`PayerAdapter::smart_configuration_urls`](crate::PayerAdapter::smart_configuration_urls)
+//! 1. every URL from [`PayerAdapter::smart_configuration_urls`]
 //!    (default `{fhir_base}/.well-known/smart-configuration`);
 //! 2. `{fhir_base}/metadata`, reading the `oauth-uris` extension on `rest[].security`;
 //! 3. `{issuer}/.well-known/openid-configuration` when the adapter names an
@@ -95,6 +95,23 @@ pub struct SmartConfiguration {
     /// Where this configuration came from (not serialized).
     #[serde(skip, default = "overrides_source")]
     pub source: DiscoverySource,
+}
+
+impl std::fmt::Display for DiscoverySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiscoverySource::SmartConfiguration(u) => {
+                write!(f, "smart-configuration at {}", redact_url(u))
+            }
+            DiscoverySource::CapabilityStatement(u) => {
+                write!(f, "CapabilityStatement oauth-uris at {}", redact_url(u))
+            }
+            DiscoverySource::OpenIdConfiguration(u) => {
+                write!(f, "openid-configuration at {}", redact_url(u))
+            }
+            DiscoverySource::Overrides => f.write_str("the adapter's endpoint overrides"),
+        }
+    }
 }
 
 fn overrides_source() -> DiscoverySource {

@@ -118,7 +118,7 @@ impl StoredTokens {
 ///
 /// `save` is compare-and-swap so that two processes cannot both spend one rotating refresh token: it succeeds
 /// only when the stored version is still `expected` (`None`: nothing stored yet), and otherwise fails with
-/// [`Error::StoreConflict`](crate::Error::StoreConflict). See the [module docs](self) for a database-backed
+/// [`Error::StoreConflict`]. See the [module docs](self) for a database-backed
 /// implementation.
 #[async_trait]
 pub trait TokenStore: Send + Sync + std::fmt::Debug {
