@@ -391,7 +391,7 @@ pub(crate) async fn discover(
 ) -> Result<SmartConfiguration> {
     let overrides = adapter.endpoint_overrides();
     let mut tried = Vec::new();
-    let mut last_reason = String::from("nothing to try");
+    let mut reasons: Vec<String> = Vec::new();
 
     let mut attempt = |url: &Url, outcome: std::result::Result<Partial, String>, source| {
         tried.push(redact_url(url));
@@ -403,7 +403,7 @@ pub(crate) async fn discover(
             Ok(cfg) => Some(cfg),
             Err(reason) => {
                 tracing::debug!(url = %redact_url(url), %reason, "discovery source unusable");
-                last_reason = format!("{}: {reason}", redact_url(url));
+                reasons.push(format!("{}: {reason}", redact_url(url)));
                 None
             }
         }
@@ -468,12 +468,15 @@ pub(crate) async fn discover(
                 );
                 return Ok(cfg);
             }
-            Err(reason) => last_reason = format!("endpoint overrides: {reason}"),
+            Err(reason) => reasons.push(format!("endpoint overrides: {reason}")),
         }
     }
 
+    if reasons.is_empty() {
+        reasons.push("the adapter names no place to look".into());
+    }
     Err(Error::Discovery {
-        reason: last_reason,
+        reason: reasons.join("; "),
         tried,
     })
 }
@@ -486,23 +489,45 @@ async fn fetch_json(
     max_body: usize,
     timeout: std::time::Duration,
 ) -> std::result::Result<Value, String> {
-    let request = http
-        .get(url.clone())
-        .timeout(timeout)
-        .header(reqwest::header::ACCEPT, accept);
-    let received = http::send(http, request, Stage::Discovery, max_body)
-        .await
-        .map_err(|e| e.to_string())?;
-    if !received.status.is_success() {
-        return Err(format!(
-            "HTTP {}{}",
-            received.status.as_u16(),
-            if received.status.is_redirection() {
-                " (redirects are not followed)"
-            } else {
-                ""
+    // Discovery documents carry no secret, so a few redirects are followed here by hand (the SDK's client
+    // follows none), each checked for HTTPS: some servers redirect `.well-known` paths or `metadata`.
+    const MAX_REDIRECTS: usize = 3;
+    let mut current = url.clone();
+    let mut hops = 0;
+    let received = loop {
+        let request = http
+            .get(current.clone())
+            .timeout(timeout)
+            .header(reqwest::header::ACCEPT, accept);
+        let received = http::send(http, request, Stage::Discovery, max_body)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !received.status.is_redirection() {
+            break received;
+        }
+        let location = received
+            .headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| current.join(l).ok());
+        match location {
+            Some(next) if hops < MAX_REDIRECTS => {
+                require_secure(&next).map_err(|e| format!("redirected to an insecure URL: {e}"))?;
+                tracing::debug!(to = %redact_url(&next), "discovery document redirected");
+                current = next;
+                hops += 1;
             }
-        ));
+            Some(_) => return Err(format!("more than {MAX_REDIRECTS} redirects")),
+            None => {
+                return Err(format!(
+                    "HTTP {} without a usable Location",
+                    received.status.as_u16()
+                ));
+            }
+        }
+    };
+    if !received.status.is_success() {
+        return Err(format!("HTTP {}", received.status.as_u16()));
     }
     match received.kind() {
         ContentKind::Html | ContentKind::Xml => {

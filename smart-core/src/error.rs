@@ -80,7 +80,7 @@ pub enum Error {
     /// No usable SMART configuration was found at any of the places tried.
     #[error("SMART discovery failed: {reason} (tried: {})", tried.join(", "))]
     Discovery {
-        /// What went wrong at the last place tried.
+        /// What went wrong at each place tried (`"{url}: {why}"`, joined with `"; "`).
         reason: String,
         /// Every URL tried, in order.
         tried: Vec<String>,

@@ -296,3 +296,46 @@ async fn smart_configuration_at_an_adapter_chosen_place() {
     ));
     let _ = Arc::clone(c.adapter());
 }
+
+#[tokio::test]
+async fn discovery_follows_a_few_redirects_but_not_to_plain_http() {
+    let server = MockServer::start().await;
+    Mock::given(path("/fhir/.well-known/smart-configuration"))
+        .respond_with(
+            ResponseTemplate::new(301).insert_header("location", "/moved/smart-configuration"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/moved/smart-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(smart_config(&server)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cfg = client(&server, None).discover().await.unwrap();
+    assert_eq!(
+        cfg.token_endpoint.as_str(),
+        format!("{}/auth/token", server.uri())
+    );
+    server.verify().await;
+
+    let server = MockServer::start().await;
+    Mock::given(path("/fhir/.well-known/smart-configuration"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "http://payer.example/smart"),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server, None).discover().await.unwrap_err();
+    assert!(err.to_string().contains("insecure"), "{err}");
+
+    let server = MockServer::start().await;
+    Mock::given(path("/fhir/.well-known/smart-configuration"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", "/fhir/.well-known/smart-configuration"),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server, None).discover().await.unwrap_err();
+    assert!(err.to_string().contains("redirects"), "{err}");
+}
