@@ -244,4 +244,55 @@ mod tests {
             Err(Error::PendingAuthorizationMismatch { .. })
         ));
     }
+
+    #[test]
+    fn arbitrary_callbacks_never_panic_and_only_the_right_state_passes() {
+        use rand::{Rng, SeedableRng};
+        const PIECES: &[&str] = &[
+            "code",
+            "state",
+            "iss",
+            "error",
+            "=",
+            "&",
+            "?",
+            "#",
+            "/",
+            "://",
+            "https",
+            "abc",
+            "%",
+            "%2",
+            "%zz",
+            "+",
+            "é",
+            " ",
+            "\u{0}",
+            "[",
+            "]",
+            ":",
+            "@",
+            "error_description",
+            "C1",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0xca11);
+        let p = pending("abc");
+        let a = adapter();
+        for _ in 0..5_000 {
+            let mut cb = String::new();
+            for _ in 0..rng.random_range(0..24) {
+                cb.push_str(PIECES[rng.random_range(0..PIECES.len())]);
+            }
+            if let Ok(got) = check_callback(&a, &p, &cb, None) {
+                // Success needs the exact state, once.
+                let q = callback_query(&cb).unwrap();
+                let states: Vec<_> = url::form_urlencoded::parse(q.as_bytes())
+                    .filter(|(k, _)| k == "state")
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                assert_eq!(states, ["abc"], "{cb:?}");
+                assert!(!got.code.expose_secret().is_empty());
+            }
+        }
+    }
 }

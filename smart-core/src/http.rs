@@ -490,4 +490,61 @@ mod tests {
             "réessayez plus tard"
         );
     }
+
+    /// Pieces that stress the redactor: keys, separators, quotes, JWT starts, multi-byte characters.
+    const PIECES: &[&str] = &[
+        "access_token",
+        "refresh_token",
+        "code",
+        "token",
+        "state",
+        "=",
+        ":",
+        "\"",
+        "'",
+        " ",
+        "&",
+        "eyJ",
+        ".",
+        "é",
+        "𝄞",
+        "<",
+        ">",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ";",
+        "abc",
+        "XYZ",
+        "\n",
+        "_",
+        "-",
+        "password",
+    ];
+
+    #[test]
+    fn redaction_never_panics_and_always_hides_planted_secrets() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..rng.random_range(0..40) {
+                text.push_str(PIECES[rng.random_range(0..PIECES.len())]);
+            }
+            let _ = excerpt(text.as_bytes());
+            // A secret planted behind a key survives nothing around it.
+            let planted = format!("{text} access_token=PLANTEDSECRET{text}");
+            let e = excerpt(planted.as_bytes());
+            assert!(!e.as_str().contains("PLANTEDSECRET"), "{planted:?} -> {e}");
+            let planted = format!("{text}{{\"refresh_token\": \"PLANTEDSECRET\"}}");
+            assert!(
+                !redact_secrets(&planted).contains("PLANTEDSECRET"),
+                "{planted:?}"
+            );
+        }
+        // Invalid UTF-8 is replaced, not a panic.
+        let _ = excerpt(&[0xff, 0xfe, b'a', 0xc3]);
+    }
 }

@@ -80,9 +80,20 @@ pub(crate) fn to_unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// The time `secs` seconds after the unix epoch.
+/// The latest time the SDK represents: 9999-12-31T23:59:59Z. Larger values (a payer's `u64::MAX`, a corrupted
+/// store record) are clamped to it rather than overflowing `SystemTime`, which would panic.
+pub(crate) const MAX_UNIX_SECS: u64 = 253_402_300_799;
+
+/// The time `secs` seconds after the unix epoch (clamped to [`MAX_UNIX_SECS`]).
 pub(crate) fn from_unix(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+    UNIX_EPOCH + Duration::from_secs(secs.min(MAX_UNIX_SECS))
+}
+
+/// `base + d`, clamped instead of panicking on overflow.
+pub(crate) fn add_clamped(base: SystemTime, d: Duration) -> SystemTime {
+    base.checked_add(d)
+        .filter(|t| to_unix(*t) <= MAX_UNIX_SECS)
+        .unwrap_or_else(|| from_unix(MAX_UNIX_SECS))
 }
 
 /// Parses an RFC 3339 / ISO 8601 date-time such as `2026-05-01T12:00:00Z`, `2026-05-01 12:00:00.123456Z` (CMS

@@ -257,7 +257,10 @@ pub(crate) fn parse_token_response(
             }
             .filter(|s| s.is_finite() && *s >= 0.0)
             .ok_or_else(|| invalid("`expires_in` is not a non-negative number of seconds"))?;
-            Some(issued_at + Duration::from_secs(secs.min(u32::MAX as f64) as u64))
+            Some(serde_util::add_clamped(
+                issued_at,
+                Duration::from_secs(secs.min(u32::MAX as f64) as u64),
+            ))
         }
     };
     let refresh_token = match doc.remove("refresh_token") {
@@ -431,6 +434,60 @@ mod tests {
                 matches!(err, Error::InvalidTokenResponse(ref m) if m.contains(needle)),
                 "{doc} -> {err}"
             );
+        }
+    }
+
+    #[test]
+    fn arbitrary_json_values_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let values = [
+            json!(null),
+            json!(true),
+            json!(-1),
+            json!(1e300),
+            json!(-0.5),
+            json!("3600"),
+            json!(" 60 "),
+            json!(""),
+            json!("NaN"),
+            json!("inf"),
+            json!([]),
+            json!({}),
+            json!(["a", 1]),
+            json!(u64::MAX),
+            json!("2030-02-30T00:00:00Z"),
+            json!("Patient/1"),
+        ];
+        let keys = [
+            "access_token",
+            "token_type",
+            "expires_in",
+            "refresh_token",
+            "id_token",
+            "scope",
+            "patient",
+            "encounter",
+            "need_patient_banner",
+            "smart_style_url",
+            "access_grant_expiration",
+            "error",
+            "other",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x70c3);
+        for _ in 0..5_000 {
+            let mut doc = Map::new();
+            for _ in 0..rng.random_range(0..8) {
+                doc.insert(
+                    keys[rng.random_range(0..keys.len())].to_owned(),
+                    values[rng.random_range(0..values.len())].clone(),
+                );
+            }
+            if let Ok(t) = parse_token_response(doc.clone(), &[]) {
+                assert!(
+                    matches!(doc.get("access_token"), Some(Value::String(s)) if !s.trim().is_empty())
+                );
+                assert_eq!(t.token_type(), "Bearer");
+            }
         }
     }
 }

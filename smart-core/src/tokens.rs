@@ -81,7 +81,7 @@ impl TokenSet {
         Self {
             access_token,
             token_type: "Bearer".to_owned(),
-            expires_at: expires_in.map(|d| issued_at + d),
+            expires_at: expires_in.map(|d| serde_util::add_clamped(issued_at, d)),
             refresh_token: None,
             scopes: Vec::new(),
             patient: None,
@@ -151,7 +151,7 @@ impl TokenSet {
     /// True when the access token has expired or will within `skew`.
     pub fn expires_within(&self, skew: Duration) -> bool {
         self.expires_at
-            .is_some_and(|at| at <= SystemTime::now() + skew)
+            .is_some_and(|at| at <= serde_util::add_clamped(SystemTime::now(), skew))
     }
 
     /// True when the access token has expired (no skew).
@@ -289,6 +289,19 @@ mod tests {
         let d = format!("{t:?}");
         assert!(!d.contains("SECRET"), "{d}");
         assert!(d.contains("payer_token"));
+    }
+
+    #[test]
+    fn huge_values_clamp_instead_of_panicking() {
+        let t: TokenSet = serde_json::from_value(serde_json::json!({
+            "access_token": "a", "token_type": "Bearer", "expires_at": u64::MAX, "consent_expires_at": u64::MAX
+        }))
+        .unwrap();
+        assert!(!t.expires_within(Duration::from_secs(3600)));
+        let _ = t.expires_within(Duration::MAX); // no overflow panic
+        assert!(!t.consent_expired());
+        let t = TokenSet::bearer(SecretString::from("a"), Some(Duration::MAX));
+        assert!(!t.is_expired());
     }
 
     #[test]
