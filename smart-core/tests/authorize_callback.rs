@@ -234,3 +234,68 @@ async fn matching_iss_is_accepted() {
         .append_pair("iss", &format!("{}/auth", server.uri()));
     c.exchange_code(&req.pending, cb.as_str()).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_standard_adapter_from_a_base_url_alone_completes_the_flow() {
+    let server = payer().await;
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(
+            "at-std",
+            Some("rt-std"),
+            3600.into(),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let adapter = smart_core::Standard::new(&format!("{}/fhir/", server.uri())).unwrap();
+    let c = smart_core::SmartClient::builder(std::sync::Arc::new(adapter))
+        .client_id(CLIENT_ID)
+        .redirect_uri(REDIRECT)
+        .unwrap()
+        .build()
+        .unwrap();
+    let req = c.authorize_url().await.unwrap();
+    let q = query(&req.url);
+    assert_eq!(
+        q["aud"],
+        format!("{}/fhir", server.uri()),
+        "trailing slash trimmed"
+    );
+    assert_eq!(
+        q["scope"],
+        "launch/patient openid fhirUser offline_access patient/*.read"
+    );
+    let tokens = c
+        .exchange_code(&req.pending, &callback(&req, "c"))
+        .await
+        .unwrap();
+    assert_eq!(tokens.patient(), Some("pat-123"));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn the_standard_adapter_with_only_an_issuer_discovers_through_openid_configuration() {
+    let server = wiremock::MockServer::start().await;
+    Mock::given(path("/issuer/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": format!("{}/issuer", server.uri()),
+            "authorization_endpoint": format!("{}/issuer/authorize", server.uri()),
+            "token_endpoint": format!("{}/issuer/token", server.uri()),
+        })))
+        .mount(&server)
+        .await;
+    let adapter = smart_core::Standard::new(&format!("{}/fhir", server.uri()))
+        .unwrap()
+        .with_oauth_issuer(Url::parse(&format!("{}/issuer", server.uri())).unwrap())
+        .with_aud(AudPolicy::Url(Url::parse("https://aud.example").unwrap()));
+    let c = smart_core::SmartClient::builder(std::sync::Arc::new(adapter))
+        .client_id(CLIENT_ID)
+        .redirect_uri(REDIRECT)
+        .unwrap()
+        .build()
+        .unwrap();
+    let req = c.authorize_url().await.unwrap();
+    assert_eq!(req.url.path(), "/issuer/authorize");
+    assert_eq!(query(&req.url)["aud"], "https://aud.example/");
+}
