@@ -35,6 +35,16 @@ pub enum ClientAuth {
     None,
 }
 
+/// How the body of a token request (code exchange, refresh) is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenRequestFormat {
+    /// `application/x-www-form-urlencoded`, as RFC 6749 requires.
+    Form,
+    /// `application/json` with the same parameters as string fields (Centene and Acentra document this).
+    Json,
+}
+
 /// Where the SDK finds the member's FHIR Patient id after the token exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -190,6 +200,12 @@ pub trait PayerAdapter: Send + Sync + std::fmt::Debug {
     /// Client authentication at the token endpoint.
     fn client_auth(&self) -> ClientAuth {
         ClientAuth::Auto
+    }
+
+    /// How token requests are encoded (default: form, per RFC 6749). Revocation requests are always form-encoded
+    /// (RFC 7009).
+    fn token_request_format(&self) -> TokenRequestFormat {
+        TokenRequestFormat::Form
     }
 
     /// Scopes requested when the app does not choose its own.

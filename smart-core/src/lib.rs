@@ -146,7 +146,7 @@ pub mod url_policy;
 
 pub use adapter::{
     AudPolicy, ClientAuth, CoverageSearch, EndpointOverrides, PatientIdSource, PayerAdapter,
-    RatePolicy, Standard,
+    RatePolicy, Standard, TokenRequestFormat,
 };
 /// Re-exported so that [`TokenStore`] and [`PayerAdapter`] implementations need no extra dependency.
 pub use async_trait::async_trait;

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::adapter::{ClientAuth, PayerAdapter};
+use crate::adapter::{ClientAuth, PayerAdapter, TokenRequestFormat};
 use crate::claims::scalar_string;
 use crate::error::{Error, Result, Stage, TransportKind};
 use crate::http::{self, ContentKind, Received};
@@ -82,7 +82,11 @@ pub(crate) struct TokenCall<'a> {
 impl TokenCall<'_> {
     /// POSTs `params` (plus client authentication) to the token endpoint and returns the raw answer, or the
     /// transport, redirect or OAuth error.
-    async fn post(&self, mut params: Vec<(&str, &str)>) -> Result<Received> {
+    async fn post(
+        &self,
+        mut params: Vec<(&str, &str)>,
+        format: TokenRequestFormat,
+    ) -> Result<Received> {
         let mut request = self
             .http
             .post(self.endpoint.clone())
@@ -98,7 +102,16 @@ impl TokenCall<'_> {
             }
             _ => params.push(("client_id", self.client_id)),
         }
-        let request = request.form(&params);
+        let request = match format {
+            TokenRequestFormat::Json => {
+                let body: serde_json::Map<String, Value> = params
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+                    .collect();
+                request.json(&body)
+            }
+            _ => request.form(&params),
+        };
         let received = http::send(self.http, request, Stage::Token, self.max_body).await?;
         if received.status.is_redirection() {
             return Err(Error::Transport {
@@ -118,7 +131,9 @@ impl TokenCall<'_> {
         params: Vec<(&str, &str)>,
         requested_scopes: &[String],
     ) -> Result<TokenSet> {
-        let received = self.post(params).await?;
+        let received = self
+            .post(params, self.adapter.token_request_format())
+            .await?;
         let doc = self.json_object(&received)?;
         if !received.status.is_success()
             || (doc.get("error").is_some() && doc.get("access_token").is_none())
@@ -131,10 +146,10 @@ impl TokenCall<'_> {
     /// Sends an RFC 7009 revocation request. Success is any 2xx (the server answers 200 for unknown tokens too).
     pub(crate) async fn revoke(&self, token: &SecretString, hint: &str) -> Result<()> {
         let received = self
-            .post(vec![
-                ("token", token.expose_secret()),
-                ("token_type_hint", hint),
-            ])
+            .post(
+                vec![("token", token.expose_secret()), ("token_type_hint", hint)],
+                TokenRequestFormat::Form,
+            )
             .await?;
         if received.status.is_success() {
             return Ok(());

@@ -116,6 +116,39 @@ async fn public_client_sends_client_id_and_no_secret() {
 }
 
 #[tokio::test]
+async fn a_json_token_request_for_payers_that_want_one() {
+    let server = payer().await;
+    token_responds(&server, ok_tokens()).await;
+    let mut a = TestAdapter::new(&server);
+    a.token_format = smart_core::TokenRequestFormat::Json;
+    exchange(&builder(a, Some(SECRET)).build().unwrap())
+        .await
+        .unwrap();
+    let req = &requests_to(&server, "/auth/token").await[0];
+    assert!(
+        req.headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(
+        req.headers
+            .get("authorization")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("Basic ")
+    );
+    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(body["grant_type"], "authorization_code");
+    assert_eq!(body["code"], "the-code");
+    assert!(body["code_verifier"].as_str().unwrap().len() >= 43);
+    assert!(body.get("client_secret").is_none());
+}
+
+#[tokio::test]
 async fn confidential_adapter_without_secret_is_a_configuration_error() {
     let server = MockServer::start().await;
     let mut a = TestAdapter::new(&server);

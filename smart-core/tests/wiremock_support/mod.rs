@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use smart_core::{
     AudPolicy, AuthorizationRequest, ClientAuth, EndpointOverrides, PatientIdSource, PayerAdapter,
-    SecretString, SmartClient, SmartClientBuilder,
+    SecretString, SmartClient, SmartClientBuilder, TokenRequestFormat,
 };
 use url::Url;
 use wiremock::matchers::{method, path};
@@ -33,6 +33,7 @@ pub struct TestAdapter {
     pub browser_only: bool,
     pub client_auth: ClientAuth,
     pub patient_source: PatientIdSource,
+    pub token_format: TokenRequestFormat,
 }
 
 impl TestAdapter {
@@ -49,6 +50,7 @@ impl TestAdapter {
             browser_only: false,
             client_auth: ClientAuth::Auto,
             patient_source: PatientIdSource::TokenResponse,
+            token_format: TokenRequestFormat::Form,
         }
     }
 }
@@ -91,6 +93,9 @@ impl PayerAdapter for TestAdapter {
     }
     fn client_auth(&self) -> ClientAuth {
         self.client_auth
+    }
+    fn token_request_format(&self) -> TokenRequestFormat {
+        self.token_format
     }
     fn patient_id_source(&self) -> PatientIdSource {
         self.patient_source.clone()
