@@ -128,6 +128,18 @@ pub enum Error {
         received: String,
     },
 
+    /// The pending authorization was started for another payer (adapter id) than this client's: the app mixed
+    /// up sessions or clients.
+    #[error(
+        "the pending authorization belongs to adapter {found:?}, not to this client's {expected:?}"
+    )]
+    PendingAuthorizationMismatch {
+        /// This client's adapter id.
+        expected: String,
+        /// The adapter id stored in the pending authorization.
+        found: String,
+    },
+
     // ---- Token ----------------------------------------------------------------------------------------------
     /// The token endpoint answered with an OAuth error body (`invalid_grant`, `invalid_client`, ...).
     #[error("token endpoint refused the request (HTTP {status}): {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
@@ -281,7 +293,8 @@ impl Error {
             Error::AuthorizationDenied { .. }
             | Error::StateMismatch
             | Error::InvalidCallback(_)
-            | Error::IssuerMismatch { .. } => Stage::Callback,
+            | Error::IssuerMismatch { .. }
+            | Error::PendingAuthorizationMismatch { .. } => Stage::Callback,
             Error::OAuth { .. }
             | Error::ReauthorizationRequired { .. }
             | Error::InvalidTokenResponse(_) => Stage::Token,
