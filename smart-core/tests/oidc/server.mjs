@@ -62,6 +62,7 @@ const CLIENTS = [
   { client_id: 'public-client', token_endpoint_auth_method: 'none' },
   { client_id: 'special-basic-client', client_secret: SPECIAL_SECRET, token_endpoint_auth_method: 'client_secret_basic' },
   { client_id: 'special-post-client', client_secret: SPECIAL_SECRET, token_endpoint_auth_method: 'client_secret_post' },
+  { client_id: 'fhiruser-client', client_secret: 'fhiruser-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
 ].map((c) => ({
   ...c,
   redirect_uris: [REDIRECT_URI],
@@ -70,6 +71,9 @@ const CLIENTS = [
 }));
 
 const REGISTERED_AUTH = new Map(CLIENTS.map((c) => [c.client_id, c.token_endpoint_auth_method]));
+
+/** Clients whose token responses carry no `patient`: the app must find it in the id token's `fhirUser`. */
+const NO_PATIENT_IN_TOKEN_RESPONSE = new Set(['fhiruser-client']);
 
 // ---- Listen first: the issuer must carry the port ---------------------------------------------------------
 
@@ -261,7 +265,8 @@ provider.use(async (ctx, next) => {
     ctx.body = {
       ...ctx.body,
       scope: scope.join(' '),
-      ...(accountId === ACCOUNT_ID ? { patient: PATIENT_ID } : {}),
+      ...(accountId === ACCOUNT_ID && !NO_PATIENT_IN_TOKEN_RESPONSE.has(ctx.oidc.client?.clientId)
+        ? { patient: PATIENT_ID } : {}),
     };
   }
 });

@@ -57,6 +57,8 @@ pub mod clients {
     pub const SPECIAL_BASIC: &str = "special-basic-client";
     /// `client_secret_post` with [`SPECIAL_SECRET`].
     pub const SPECIAL_POST: &str = "special-post-client";
+    /// `client_secret_basic`; its token responses have no `patient`, only the id token's `fhirUser` names it.
+    pub const FHIRUSER: (&str, &str) = ("fhiruser-client", "fhiruser-client-secret");
 }
 
 /// The server shared by every test in this binary, started on first use.
@@ -338,11 +340,6 @@ impl OidcServer {
     /// The last lines the server wrote, for failure messages.
     pub fn log(&self) -> String {
         self.log.text()
-    }
-
-    /// The server's process id.
-    pub fn pid(&self) -> u32 {
-        self.lock_process().child.id()
     }
 
     /// Closes the server's stdin, as the end of the test process does, and waits up to `timeout` for it to
