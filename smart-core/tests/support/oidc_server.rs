@@ -133,7 +133,11 @@ struct Setup {
 impl Setup {
     /// Checks that Node.js runs and that `npm ci` installed the pinned oidc-provider; says what is missing.
     fn find() -> Result<Self, String> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
+        // `cargo test` sets CARGO_MANIFEST_DIR when it runs the binary too; prefer that over the compile-time
+        // value, which goes stale when a target directory is shared between checkouts.
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+        let dir = manifest_dir.join("tests/oidc");
         let node = PathBuf::from(std::env::var_os("NODE").unwrap_or_else(|| "node".into()));
         match Command::new(&node).arg("--version").output() {
             Ok(out) if out.status.success() => {}
