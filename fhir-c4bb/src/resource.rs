@@ -335,6 +335,34 @@ fn collect_rest<'de, A: MapAccess<'de>>(
     Ok(out)
 }
 
+/// How many replays are running on this thread, each holding a fresh recursion budget.
+struct ReplayDepth;
+
+thread_local! {
+    static REPLAY_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+impl ReplayDepth {
+    /// Nested replays allowed; with serde_json's 128 levels each, this bounds the stack.
+    const MAX: u32 = 3;
+
+    fn enter() -> Option<ReplayDepth> {
+        REPLAY_DEPTH.with(|d| {
+            let n = d.get();
+            (n < Self::MAX).then(|| {
+                d.set(n + 1);
+                ReplayDepth
+            })
+        })
+    }
+}
+
+impl Drop for ReplayDepth {
+    fn drop(&mut self) {
+        REPLAY_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
 /// A map that yields members already read (kept raw) before the rest of a live map.
 struct Replay<A> {
     before: std::vec::IntoIter<(String, Box<RawValue>)>,
@@ -363,6 +391,14 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Replay<A> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         match self.pending.take() {
             Some(raw) => {
+                // Each replay parses with a fresh serde_json deserializer, whose recursion
+                // limit starts again at zero: without a budget of our own, resources
+                // nested with a late resourceType would recurse until the stack overflows.
+                let Some(_depth) = ReplayDepth::enter() else {
+                    return Err(de::Error::custom(
+                        "resources nested too deeply (resourceType not first at every level)",
+                    ));
+                };
                 // A reader-based deserializer works for any 'de; the raw text is valid JSON.
                 // The outer path tracker cannot see inside this replay, so the error text
                 // carries the path within the member.

@@ -308,3 +308,60 @@ fn a_typed_resource_rejects_another_resource_type() {
     let err = fhir_c4bb::from_str::<Patient>(r#"{"resourceType":"Coverage"}"#).unwrap_err();
     assert!(err.to_string().contains("expected \"Patient\""), "{err}");
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    // serde_json stops at 128 levels; our frames must fit a default 2 MiB test thread
+    // up to there, through contained resources, extensions and the replay path.
+    let mut contained = String::from(r#"{"resourceType":"Patient"}"#);
+    for i in 0..70 {
+        contained = if i % 2 == 0 {
+            format!(r#"{{"resourceType":"ExplanationOfBenefit","contained":[{contained}]}}"#)
+        } else {
+            format!(r#"{{"id":"late","contained":[{contained}],"resourceType":"Bundle"}}"#)
+        };
+    }
+    let mut ext = String::from(r#"{"url":"u","valueString":"x"}"#);
+    for _ in 0..200 {
+        ext = format!(r#"{{"url":"u","extension":[{ext}]}}"#);
+    }
+    let ext = format!(r#"{{"resourceType":"Patient","extension":[{ext}]}}"#);
+    // resourceType last at every level: each level is replayed from raw text.
+    let mut late = String::from(r#"{"resourceType":"Patient"}"#);
+    for _ in 0..3000 {
+        late = format!(r#"{{"contained":[{late}],"resourceType":"Organization"}}"#);
+    }
+    // Worst case for the stack: each replay uses most of serde_json's 128 levels.
+    let mut worst = String::from(r#"{"resourceType":"Patient"}"#);
+    for _ in 0..10 {
+        for _ in 0..40 {
+            worst = format!(r#"{{"resourceType":"ExplanationOfBenefit","contained":[{worst}]}}"#);
+        }
+        worst = format!(r#"{{"contained":[{worst}],"resourceType":"Organization"}}"#);
+    }
+    let arrays = format!(
+        r#"{{"resourceType":"Patient","x":{}1{}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    for text in [contained, ext, late, worst, arrays] {
+        let text = std::sync::Arc::new(text);
+        let t = text.clone();
+        let result = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                fhir_c4bb::from_str::<Resource>(&t)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+            .unwrap()
+            .join();
+        let outcome = result.expect("no panic or stack overflow");
+        if let Err(e) = outcome {
+            assert!(
+                e.contains("recursion limit") || e.contains("nested too deeply"),
+                "{e}"
+            );
+        }
+    }
+}
