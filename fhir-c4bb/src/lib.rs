@@ -1,3 +1,215 @@
-//! Typed, lossless CARIN Blue Button (C4BB) FHIR R4 models.
+//! Typed, lossless CARIN Blue Button (C4BB) FHIR R4 models: what US health plans send
+//! through the CMS Patient Access APIs, with nothing lost on the way.
+//!
+//! - [Parsing](#parsing): [`from_str`] / [`from_slice`] into [`Resource`] or a typed resource
+//! - [Search results](#search-results): [`Bundle`] pages, links, outcomes
+//! - [Lossless round trip](#lossless-round-trip): unknown members, extensions, exact decimals
+//! - [Lenient parsing, precise errors](#lenient-parsing-precise-errors)
+//! - [Claims and money](#claims-and-money): [`ExplanationOfBenefit::totals`], [`money::ClaimsTable`]
+//! - [Profiles and validation](#profiles-and-validation): [`ExplanationOfBenefit::profile`], `validate()`
+//! - [Performance](#performance)
+//!
+//! The crate holds the data model only: serde, no HTTP, no async.
+//!
+//! # Parsing
+//!
+//! [`Resource`] dispatches on `resourceType`: Patient, Coverage, ExplanationOfBenefit,
+//! Organization, Practitioner, OperationOutcome and Bundle are typed; any other type
+//! (US Core clinical resources, RelatedPerson...) is kept as raw JSON in [`Resource::Other`].
+//!
+//! ```
+//! use fhir_c4bb::Resource;
+//!
+//! let json = r#"{"resourceType": "Patient", "id": "p1", "birthDate": "1986-03",
+//!                "name": [{"family": "Example", "given": ["Ann"]}]}"#;
+//! let resource: Resource = fhir_c4bb::from_str(json)?;
+//! assert_eq!(resource.resource_type(), "Patient");
+//! let patient = resource.as_patient().unwrap();
+//! assert_eq!(patient.display_name().as_deref(), Some("Ann Example"));
+//! assert_eq!(patient.birth_date.as_ref().unwrap().precision(), Some(fhir_c4bb::Precision::Month));
+//! # Ok::<(), fhir_c4bb::ParseError>(())
+//! ```
+//!
+//! # Search results
+//!
+//! ```
+//! let page: fhir_c4bb::Bundle = fhir_c4bb::from_str(r#"{
+//!   "resourceType": "Bundle", "type": "searchset", "total": 1,
+//!   "link": [{"relation": "next", "url": "https://payer.example/fhir/ExplanationOfBenefit?page=2"}],
+//!   "entry": [
+//!     {"resource": {"resourceType": "ExplanationOfBenefit", "id": "eob1"}, "search": {"mode": "match"}},
+//!     {"resource": {"resourceType": "OperationOutcome",
+//!                   "issue": [{"severity": "warning", "code": "incomplete"}]}, "search": {"mode": "outcome"}}
+//!   ]}"#)?;
+//! assert_eq!(page.link("next"), Some("https://payer.example/fhir/ExplanationOfBenefit?page=2"));
+//! assert_eq!(page.eobs().count(), 1);
+//! for outcome in page.outcomes() {
+//!     for issue in outcome.issues() {
+//!         assert_eq!(issue.severity.as_deref(), Some("warning"));
+//!     }
+//! }
+//! # Ok::<(), fhir_c4bb::ParseError>(())
+//! ```
+//!
+//! # Lossless round trip
+//!
+//! Serialising what was parsed gives back the same JSON (member order aside): members
+//! this crate does not model, `_primitive` extensions, repeated and nested extensions,
+//! contained resources, `null`s, and decimals with their exact digits (`5.00` stays
+//! `5.00`). Numbers are captured as raw text (serde_json's `raw_value` feature), never
+//! through `f64` and without `arbitrary_precision`. Every model struct keeps what it does
+//! not model in its `extra` field ([`Extra`]).
+//!
+//! ```
+//! let json = r#"{"resourceType":"ExplanationOfBenefit","total":[{"amount":{"value":5.00,"currency":"USD"}}],"_status":{"extension":[{"url":"x","valueCode":"y"}]},"newR5Element":true}"#;
+//! let eob: fhir_c4bb::Resource = fhir_c4bb::from_str(json)?;
+//! assert_eq!(serde_json::to_string(&eob).unwrap(), json);
+//! # Ok::<(), fhir_c4bb::ParseError>(())
+//! ```
+//!
+//! # Lenient parsing, precise errors
+//!
+//! Payers send off-spec data. A resource whose values have the right JSON types parses
+//! even with required elements missing, unknown codes, empty strings, dates of any
+//! precision or no date at all (kept, reported by `validate()`), codings without a code,
+//! references with only an identifier or display, and `resourceType` anywhere in the
+//! object. A value of the wrong JSON type is an error naming its JSON path:
+//!
+//! ```
+//! let err = fhir_c4bb::from_str::<fhir_c4bb::Resource>(r#"{"resourceType":"Bundle","entry":[
+//!     {"resource":{"resourceType":"ExplanationOfBenefit","item":[{"adjudication":"paid"}]}}]}"#)
+//!     .unwrap_err();
+//! assert_eq!(err.path(), "entry[0].resource.item[0].adjudication");
+//! ```
+//!
+//! # Claims and money
+//!
+//! Amounts are recognised by their adjudication/total category codes (HL7, C4BB, C4BB 1.x,
+//! CMS Blue Button) and summed exactly in [`Decimal`]. [`money::ClaimsTable`] gives the
+//! table a cost-transparency app shows first: service date, claim type, provider, billed,
+//! plan paid, member owes, with totals.
+//!
+//! ```
+//! let eob: fhir_c4bb::ExplanationOfBenefit = fhir_c4bb::from_str(r#"{"resourceType":"ExplanationOfBenefit",
+//!   "type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/claim-type","code":"professional"}]},
+//!   "provider":{"display":"Dr. Example"},
+//!   "item":[{"sequence":1,"servicedDate":"2024-02-01"}],
+//!   "total":[{"category":{"coding":[{"code":"submitted"}]},"amount":{"value":150.00,"currency":"USD"}},
+//!            {"category":{"coding":[{"code":"benefit"}]},"amount":{"value":120.00,"currency":"USD"}},
+//!            {"category":{"coding":[{"code":"memberliability"}]},"amount":{"value":30.00,"currency":"USD"}}]}"#)?;
+//! let row = eob.claim_row();
+//! assert_eq!(row.service_date.as_ref().map(|d| d.as_str()), Some("2024-02-01"));
+//! assert_eq!(row.claim_type, "Professional");
+//! assert_eq!(row.provider.as_deref(), Some("Dr. Example"));
+//! assert_eq!(row.billed.unwrap().to_string(), "150.00 USD");
+//! assert_eq!(row.plan_paid.unwrap().to_string(), "120.00 USD");
+//! assert_eq!(row.member_owes.unwrap().to_string(), "30.00 USD");
+//! # Ok::<(), fhir_c4bb::ParseError>(())
+//! ```
+//!
+//! # Profiles and validation
+//!
+//! ```
+//! use fhir_c4bb::profile::EobKind;
+//! let eob: fhir_c4bb::ExplanationOfBenefit = fhir_c4bb::from_str(r#"{"resourceType":"ExplanationOfBenefit",
+//!   "meta":{"profile":["http://hl7.org/fhir/us/carin-bb/StructureDefinition/C4BB-ExplanationOfBenefit-Pharmacy|2.0.0"]}}"#)?;
+//! assert_eq!(eob.profile().kind, EobKind::Pharmacy);
+//! let issues = eob.validate();
+//! assert!(issues.iter().any(|i| i.path == "supportingInfo:dayssupply"));
+//! assert!(issues.iter().any(|i| i.path == "billablePeriod"));
+//! # Ok::<(), fhir_c4bb::ParseError>(())
+//! ```
+//!
+//! # Performance
+//!
+//! Visitors are generated by a `macro_rules!` from one field list per type: known keys
+//! fill struct fields in place, unknown ones are copied as raw JSON; no `#[serde(flatten)]`
+//! buffering, no proc-macro, no code generated from the whole FHIR specification.
+//! `cargo bench -p fhir-c4bb` compares typed parsing with `serde_json::Value` on the
+//! fixture corpus.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod bundle;
+mod coverage;
+pub mod datatypes;
+mod datetime;
+mod decimal;
+mod element;
+mod eob;
+mod error;
+mod macros;
+pub mod money;
+mod operation_outcome;
+mod organization;
+mod patient;
+mod practitioner;
+pub mod profile;
+mod resource;
+pub mod validate;
+
+pub use bundle::{
+    Bundle, BundleEntry, BundleEntryRequest, BundleEntryResponse, BundleEntrySearch, BundleLink,
+};
+pub use coverage::{CostException, CostToBeneficiary, CostValue, Coverage, CoverageClass};
+pub use datatypes::{Money, Reference};
+pub use datetime::{DateParts, DateTime, Precision};
+pub use decimal::{Decimal, DecimalParseError, Integer};
+pub use element::{Extra, RawJson};
+pub use eob::{
+    Accident, AccidentLocation, AddItem, Adjudication, BenefitAllowed, BenefitBalance,
+    BenefitFinancial, BenefitUsed, CareTeam, Diagnosis, DiagnosisValue, EobInsurance, EobPayee,
+    EobRelated, ExplanationOfBenefit, Item, ItemDetail, ItemLocation, Payment, Procedure,
+    ProcedureValue, ProcessNote, Serviced, SubDetail, SupportingInfo, SupportingInfoTiming,
+    SupportingInfoValue, Total,
+};
+pub use error::ParseError;
+pub use operation_outcome::{OperationOutcome, OperationOutcomeIssue};
+pub use organization::{Organization, OrganizationContact};
+pub use patient::{
+    Deceased, MultipleBirth, Patient, PatientCommunication, PatientContact, PatientLink,
+};
+pub use practitioner::{Practitioner, PractitionerQualification};
+pub use resource::{OtherResource, Resource};
+
+/// Parses JSON text into a model type (usually [`Resource`] or [`Bundle`]).
+///
+/// On failure the error names the JSON path of the offending value.
+///
+/// ```
+/// let r: fhir_c4bb::Resource = fhir_c4bb::from_str(r#"{"resourceType":"Coverage","status":"active"}"#)?;
+/// assert_eq!(r.resource_type(), "Coverage");
+/// # Ok::<(), fhir_c4bb::ParseError>(())
+/// ```
+pub fn from_str<'a, T: serde::Deserialize<'a>>(s: &'a str) -> Result<T, ParseError> {
+    from_slice(s.as_bytes())
+}
+
+/// Parses JSON bytes into a model type; see [`from_str`].
+///
+/// ```
+/// let body: &[u8] = br#"{"resourceType":"Bundle","type":"searchset","total":0}"#;
+/// let b: fhir_c4bb::Bundle = fhir_c4bb::from_slice(body)?;
+/// assert_eq!(b.total(), Some(0));
+/// # Ok::<(), fhir_c4bb::ParseError>(())
+/// ```
+pub fn from_slice<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ParseError> {
+    // The fast path runs without path tracking; only a failing input is read a second time
+    // to find where it failed, so well-formed data pays nothing for good error messages.
+    match serde_json::from_slice(bytes) {
+        Ok(v) => Ok(v),
+        Err(first) => Err(locate::<T>(bytes, first)),
+    }
+}
+
+fn locate<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8], first: serde_json::Error) -> ParseError {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            ParseError::new(path, e.into_inner())
+        }
+        // The value itself was fine: what failed is after it (trailing characters).
+        Ok(_) => ParseError::new(".".to_owned(), de.end().err().unwrap_or(first)),
+    }
+}
