@@ -316,7 +316,19 @@ pub(crate) fn parse_token_response(
                 None
             }
         },
-        Some(Value::Number(n)) => n.as_u64().map(serde_util::from_unix),
+        // Unix seconds, as an integer or (some gateways) a float such as 1767225600.0; a negative or
+        // non-finite value means nothing usable, and is said so rather than dropped silently.
+        Some(Value::Number(n)) => match n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f.min(serde_util::MAX_UNIX_SECS as f64) as u64)
+        }) {
+            Some(secs) => Some(serde_util::from_unix(secs)),
+            None => {
+                tracing::warn!("negative access_grant_expiration; consent end unknown");
+                None
+            }
+        },
         _ => None,
     };
     let mut tokens = TokenSet {
@@ -398,6 +410,28 @@ mod tests {
             resolve_auth(ClientAuth::None, &[], true),
             ResolvedAuth::Public
         );
+    }
+
+    #[test]
+    fn consent_end_as_integer_or_float_unix_seconds() {
+        for (value, want) in [
+            (json!(1_893_456_000), Some(1_893_456_000)),
+            (json!(1_893_456_000.0), Some(1_893_456_000)),
+            (json!(1_893_456_000.75), Some(1_893_456_000)),
+            (json!(-5), None),
+            (json!(-5.5), None),
+        ] {
+            let t = parse_token_response(
+                obj(json!({"access_token": "a", "access_grant_expiration": value})),
+                &[],
+            )
+            .unwrap();
+            assert_eq!(
+                t.consent_expires_at(),
+                want.map(serde_util::from_unix),
+                "{value}"
+            );
+        }
     }
 
     #[test]
