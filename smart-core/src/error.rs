@@ -472,9 +472,9 @@ impl Error {
             Error::MissingPatient => Some(
                 "the token response carried no patient: check the adapter's patient_id_source(), or request the launch/patient scope",
             ),
-            Error::Unsupported { .. } => Some(
-                "use coverage() and explanation_of_benefits() (and other searches) instead",
-            ),
+            Error::Unsupported { .. } => {
+                Some("use coverage() and explanation_of_benefits() (and other searches) instead")
+            }
             _ => None,
         }
     }
