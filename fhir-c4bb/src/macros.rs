@@ -1,0 +1,219 @@
+//! `macro_rules!` that turn one field list into a model struct, its serde visitor and its
+//! Serialize impl, so that the list of JSON keys is written once per type.
+//!
+//! Why hand-written visitors instead of `#[derive(Deserialize)]` + `#[serde(flatten)]`:
+//! flatten buffers every object into an intermediate map before the struct sees it, which
+//! costs more than parsing into `serde_json::Value`. These visitors match the known keys
+//! directly and copy only the unknown members, as raw JSON, into [`Extra`](crate::Extra).
+
+/// Defines a FHIR complex type or resource.
+///
+/// Each field is `Option<T>` or `Vec<T>` with its JSON key; a choice type (`value[x]`)
+/// is an `Option<Choice>` whose key is the base name. `: resource "Patient"` makes it a
+/// resource: it writes `resourceType` first and rejects a different one when read alone.
+macro_rules! fhir_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident $(: resource $rt:literal)? {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident : $ty:ty = $key:literal
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq)]
+        #[non_exhaustive]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            /// JSON members not modelled here (unknown elements, `_primitive` extensions,
+            /// values the typed fields cannot hold exactly), kept verbatim.
+            pub extra: $crate::element::Extra,
+        }
+
+        $(
+        impl $name {
+            /// The FHIR `resourceType` of this resource.
+            pub const RESOURCE_TYPE: &'static str = $rt;
+        }
+        )?
+
+        const _: () = {
+            use ::serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+            use ::serde::ser::SerializeMap;
+            use $crate::element::Slot;
+
+            #[allow(non_camel_case_types, dead_code)]
+            enum __Field {
+                $( $field(u8), )*
+                __ResourceType,
+                __Unknown(String),
+            }
+
+            #[inline]
+            fn __match(s: &str) -> Option<__Field> {
+                $(
+                    if !<$ty as Slot>::IS_CHOICE && s == $key {
+                        return Some(__Field::$field(0));
+                    }
+                )*
+                $( if s == "resourceType" { let _ = $rt; return Some(__Field::__ResourceType); } )?
+                $(
+                    if <$ty as Slot>::IS_CHOICE {
+                        if let Some(t) = <$ty as Slot>::match_choice(s) {
+                            return Some(__Field::$field(t));
+                        }
+                    }
+                )*
+                None
+            }
+
+            struct __KeySeed;
+            impl<'de> DeserializeSeed<'de> for __KeySeed {
+                type Value = __Field;
+                fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<__Field, D::Error> {
+                    d.deserialize_identifier(__KeyVisitor)
+                }
+            }
+            struct __KeyVisitor;
+            impl<'de> Visitor<'de> for __KeyVisitor {
+                type Value = __Field;
+                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str("a member name")
+                }
+                fn visit_str<E: de::Error>(self, s: &str) -> Result<__Field, E> {
+                    Ok(__match(s).unwrap_or_else(|| __Field::__Unknown(s.to_owned())))
+                }
+                fn visit_string<E: de::Error>(self, s: String) -> Result<__Field, E> {
+                    Ok(match __match(&s) {
+                        Some(f) => f,
+                        None => __Field::__Unknown(s),
+                    })
+                }
+            }
+
+            impl $name {
+                /// Reads the remaining members of a JSON object into a new value.
+                pub(crate) fn from_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+                    let mut out = Self::default();
+                    while let Some(key) = map.next_key_seed(__KeySeed)? {
+                        match key {
+                            $(
+                                __Field::$field(tag) => {
+                                    Slot::read(&mut out.$field, tag, $key, &mut map, &mut out.extra)?
+                                }
+                            )*
+                            __Field::__ResourceType => {
+                                let rt: String = map.next_value()?;
+                                $(
+                                    if rt != $rt {
+                                        return Err(de::Error::custom(format_args!(
+                                            "resourceType is {rt:?}, expected {:?}", $rt
+                                        )));
+                                    }
+                                )?
+                                let _ = rt;
+                            }
+                            __Field::__Unknown(k) => {
+                                let v: Box<::serde_json::value::RawValue> = map.next_value()?;
+                                out.extra.push(k, v);
+                            }
+                        }
+                    }
+                    Ok(out)
+                }
+            }
+
+            struct __ObjectVisitor;
+            impl<'de> Visitor<'de> for __ObjectVisitor {
+                type Value = $name;
+                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(concat!("a JSON object (", stringify!($name), ")"))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$name, A::Error> {
+                    $name::from_map(map)
+                }
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for $name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    d.deserialize_map(__ObjectVisitor)
+                }
+            }
+
+            impl ::serde::Serialize for $name {
+                fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    let mut m = s.serialize_map(None)?;
+                    $( m.serialize_entry("resourceType", $rt)?; )?
+                    $( Slot::write(&self.$field, $key, &mut m)?; )*
+                    self.extra.write(&mut m)?;
+                    m.end()
+                }
+            }
+        };
+
+        $crate::element::leaf_element!($name);
+    };
+}
+pub(crate) use fhir_struct;
+
+/// Defines a FHIR choice type (`serviced[x]`, `value[x]`...): one enum variant per JSON key.
+macro_rules! fhir_choice {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident($ty:ty) = $key:literal
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        // A choice sits in an `Option` field of a struct that already lives on the heap;
+        // boxing the big variants would add an allocation per value for nothing.
+        #[allow(clippy::large_enum_variant)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant($ty), )*
+        }
+
+        const _: () = {
+            const __KEYS: &[&str] = &[$($key),*];
+
+            impl $crate::element::Element for $name {
+                const IS_CHOICE: bool = true;
+                fn match_choice(key: &str) -> Option<u8> {
+                    __KEYS.iter().position(|k| *k == key).and_then(|i| u8::try_from(i).ok())
+                }
+                fn key_for(tag: u8, name: &'static str) -> &'static str {
+                    __KEYS.get(usize::from(tag)).copied().unwrap_or(name)
+                }
+                fn read_value<'de, A: ::serde::de::MapAccess<'de>>(
+                    tag: u8,
+                    map: &mut A,
+                ) -> Result<Option<Self>, A::Error> {
+                    match __KEYS.get(usize::from(tag)).copied() {
+                        $(
+                            Some($key) => Ok(map
+                                .next_value::<$crate::element::Nullable<$ty>>()?
+                                .0
+                                .map($name::$variant)),
+                        )*
+                        _ => Err(<A::Error as ::serde::de::Error>::custom("unknown choice variant")),
+                    }
+                }
+                fn write_entry<M: ::serde::ser::SerializeMap>(
+                    &self,
+                    _name: &'static str,
+                    map: &mut M,
+                ) -> Result<(), M::Error> {
+                    match self {
+                        $( $name::$variant(v) => map.serialize_entry($key, v), )*
+                    }
+                }
+            }
+        };
+    };
+}
+pub(crate) use fhir_choice;

@@ -1,0 +1,393 @@
+//! [`Resource`]: any FHIR resource, typed when this crate models it, raw JSON otherwise,
+//! chosen by `resourceType` while parsing in one pass.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::element::Extra;
+use crate::{
+    Bundle, Coverage, ExplanationOfBenefit, OperationOutcome, Organization, Patient, Practitioner,
+};
+
+/// Any FHIR resource: the types this crate models are typed, every other type (US Core
+/// clinical resources, RelatedPerson, Observation...) is kept as raw JSON in
+/// [`Resource::Other`].
+///
+/// ```
+/// use fhir_c4bb::Resource;
+/// let r: Resource = fhir_c4bb::from_str(r#"{"resourceType":"Patient","id":"p1"}"#)?;
+/// assert!(matches!(r, Resource::Patient(_)));
+/// assert_eq!(r.id(), Some("p1"));
+///
+/// let r: Resource = fhir_c4bb::from_str(r#"{"id":"o1","resourceType":"Observation","valueQuantity":{"value":1.50}}"#)?;
+/// assert_eq!(r.resource_type(), "Observation");
+/// assert_eq!(serde_json::to_string(&r).unwrap(),
+///            r#"{"resourceType":"Observation","id":"o1","valueQuantity":{"value":1.50}}"#);
+/// # Ok::<(), fhir_c4bb::ParseError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Resource {
+    /// A Patient.
+    Patient(Box<Patient>),
+    /// A Coverage.
+    Coverage(Box<Coverage>),
+    /// An ExplanationOfBenefit (a claim as adjudicated).
+    ExplanationOfBenefit(Box<ExplanationOfBenefit>),
+    /// An Organization (payer or provider).
+    Organization(Box<Organization>),
+    /// A Practitioner.
+    Practitioner(Box<Practitioner>),
+    /// An OperationOutcome (errors and warnings, sometimes inside a search Bundle).
+    OperationOutcome(Box<OperationOutcome>),
+    /// A Bundle (search results, collections).
+    Bundle(Box<Bundle>),
+    /// Any other resource type, kept as raw JSON.
+    Other(Box<OtherResource>),
+}
+
+impl Resource {
+    /// The `resourceType` (`""` for an object that had none).
+    pub fn resource_type(&self) -> &str {
+        match self {
+            Resource::Patient(_) => Patient::RESOURCE_TYPE,
+            Resource::Coverage(_) => Coverage::RESOURCE_TYPE,
+            Resource::ExplanationOfBenefit(_) => ExplanationOfBenefit::RESOURCE_TYPE,
+            Resource::Organization(_) => Organization::RESOURCE_TYPE,
+            Resource::Practitioner(_) => Practitioner::RESOURCE_TYPE,
+            Resource::OperationOutcome(_) => OperationOutcome::RESOURCE_TYPE,
+            Resource::Bundle(_) => Bundle::RESOURCE_TYPE,
+            Resource::Other(o) => o.resource_type(),
+        }
+    }
+
+    /// The logical id.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Resource::Patient(r) => r.id.as_deref(),
+            Resource::Coverage(r) => r.id.as_deref(),
+            Resource::ExplanationOfBenefit(r) => r.id.as_deref(),
+            Resource::Organization(r) => r.id.as_deref(),
+            Resource::Practitioner(r) => r.id.as_deref(),
+            Resource::OperationOutcome(r) => r.id.as_deref(),
+            Resource::Bundle(r) => r.id.as_deref(),
+            Resource::Other(o) => o.id(),
+        }
+    }
+
+    /// The Patient, if this is one.
+    pub fn as_patient(&self) -> Option<&Patient> {
+        match self {
+            Resource::Patient(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The Coverage, if this is one.
+    pub fn as_coverage(&self) -> Option<&Coverage> {
+        match self {
+            Resource::Coverage(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The ExplanationOfBenefit, if this is one.
+    pub fn as_eob(&self) -> Option<&ExplanationOfBenefit> {
+        match self {
+            Resource::ExplanationOfBenefit(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The Organization, if this is one.
+    pub fn as_organization(&self) -> Option<&Organization> {
+        match self {
+            Resource::Organization(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The Practitioner, if this is one.
+    pub fn as_practitioner(&self) -> Option<&Practitioner> {
+        match self {
+            Resource::Practitioner(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The OperationOutcome, if this is one.
+    pub fn as_operation_outcome(&self) -> Option<&OperationOutcome> {
+        match self {
+            Resource::OperationOutcome(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The Bundle, if this is one.
+    pub fn as_bundle(&self) -> Option<&Bundle> {
+        match self {
+            Resource::Bundle(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// A resource of a type this crate does not model, kept as raw JSON members.
+///
+/// ```
+/// let r: fhir_c4bb::Resource = fhir_c4bb::from_str(
+///     r#"{"resourceType":"RelatedPerson","id":"rp1","relationship":[{"text":"spouse"}]}"#,
+/// )?;
+/// let fhir_c4bb::Resource::Other(other) = &r else { panic!() };
+/// assert_eq!(other.get("relationship").map(|v| v.get()), Some(r#"[{"text":"spouse"}]"#));
+/// let v: serde_json::Value = other.to_value()?;
+/// assert_eq!(v["id"], "rp1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OtherResource {
+    resource_type: Option<String>,
+    id: Option<String>,
+    members: Extra,
+}
+
+impl OtherResource {
+    /// The `resourceType` (`""` if the object had none).
+    pub fn resource_type(&self) -> &str {
+        self.resource_type.as_deref().unwrap_or("")
+    }
+
+    /// The `id`, when it is a string.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The raw JSON of a member other than `resourceType`.
+    pub fn get(&self, key: &str) -> Option<&RawValue> {
+        self.members.get(key)
+    }
+
+    /// Every member other than `resourceType`, raw, in input order.
+    pub fn members(&self) -> &Extra {
+        &self.members
+    }
+
+    /// Converts to a `serde_json::Value` (numbers become `f64`/integers there).
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    /// Deserializes into your own type, e.g. a US Core Observation model.
+    pub fn deserialize_into<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&serde_json::to_string(self)?)
+    }
+
+    fn new(resource_type: Option<String>, members: Vec<(String, Box<RawValue>)>) -> Self {
+        let mut out = OtherResource {
+            resource_type,
+            id: None,
+            members: Extra::new(),
+        };
+        for (k, v) in members {
+            if k == "id" && out.id.is_none() {
+                out.id = serde_json::from_str::<String>(v.get()).ok();
+            }
+            out.members.push(k, v);
+        }
+        out
+    }
+}
+
+impl Serialize for OtherResource {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if let Some(rt) = &self.resource_type {
+            m.serialize_entry("resourceType", rt)?;
+        }
+        self.members.write(&mut m)?;
+        m.end()
+    }
+}
+
+impl Serialize for Resource {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Resource::Patient(r) => r.serialize(s),
+            Resource::Coverage(r) => r.serialize(s),
+            Resource::ExplanationOfBenefit(r) => r.serialize(s),
+            Resource::Organization(r) => r.serialize(s),
+            Resource::Practitioner(r) => r.serialize(s),
+            Resource::OperationOutcome(r) => r.serialize(s),
+            Resource::Bundle(r) => r.serialize(s),
+            Resource::Other(r) => r.serialize(s),
+        }
+    }
+}
+
+/// The first key of a resource object: `resourceType` or anything else.
+enum FirstKey {
+    ResourceType,
+    Other(String),
+}
+
+struct FirstKeySeed;
+
+impl<'de> DeserializeSeed<'de> for FirstKeySeed {
+    type Value = FirstKey;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<FirstKey, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstKeySeed {
+    type Value = FirstKey;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<FirstKey, E> {
+        Ok(if s == "resourceType" {
+            FirstKey::ResourceType
+        } else {
+            FirstKey::Other(s.to_owned())
+        })
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<FirstKey, E> {
+        Ok(if s == "resourceType" {
+            FirstKey::ResourceType
+        } else {
+            FirstKey::Other(s)
+        })
+    }
+}
+
+struct ResourceVisitor;
+
+impl<'de> Visitor<'de> for ResourceVisitor {
+    type Value = Resource;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a FHIR resource (a JSON object with resourceType)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Resource, A::Error> {
+        // Fast path: `resourceType` comes first, so the typed visitor takes over the live
+        // map. Otherwise the members before it are kept raw and replayed in front.
+        let mut before: Vec<(String, Box<RawValue>)> = Vec::new();
+        loop {
+            match map.next_key_seed(FirstKeySeed)? {
+                Some(FirstKey::ResourceType) => {
+                    let rt: String = map.next_value()?;
+                    return if before.is_empty() {
+                        dispatch(rt, map)
+                    } else {
+                        dispatch(
+                            rt,
+                            Replay {
+                                before: before.into_iter(),
+                                pending: None,
+                                key: None,
+                                rest: map,
+                            },
+                        )
+                    };
+                }
+                Some(FirstKey::Other(k)) => {
+                    let v: Box<RawValue> = map.next_value()?;
+                    before.push((k, v));
+                }
+                None => return Ok(Resource::Other(Box::new(OtherResource::new(None, before)))),
+            }
+        }
+    }
+}
+
+fn dispatch<'de, A: MapAccess<'de>>(rt: String, map: A) -> Result<Resource, A::Error> {
+    Ok(match rt.as_str() {
+        "ExplanationOfBenefit" => {
+            Resource::ExplanationOfBenefit(Box::new(ExplanationOfBenefit::from_map(map)?))
+        }
+        "Patient" => Resource::Patient(Box::new(Patient::from_map(map)?)),
+        "Coverage" => Resource::Coverage(Box::new(Coverage::from_map(map)?)),
+        "Organization" => Resource::Organization(Box::new(Organization::from_map(map)?)),
+        "Practitioner" => Resource::Practitioner(Box::new(Practitioner::from_map(map)?)),
+        "OperationOutcome" => {
+            Resource::OperationOutcome(Box::new(OperationOutcome::from_map(map)?))
+        }
+        "Bundle" => Resource::Bundle(Box::new(Bundle::from_map(map)?)),
+        _ => Resource::Other(Box::new(OtherResource::new(Some(rt), collect_rest(map)?))),
+    })
+}
+
+fn collect_rest<'de, A: MapAccess<'de>>(
+    mut map: A,
+) -> Result<Vec<(String, Box<RawValue>)>, A::Error> {
+    let mut out = Vec::new();
+    while let Some(k) = map.next_key::<String>()? {
+        let v: Box<RawValue> = map.next_value()?;
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+/// A map that yields members already read (kept raw) before the rest of a live map.
+struct Replay<A> {
+    before: std::vec::IntoIter<(String, Box<RawValue>)>,
+    pending: Option<Box<RawValue>>,
+    key: Option<String>,
+    rest: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Replay<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.before.next() {
+            Some((k, v)) => {
+                self.pending = Some(v);
+                self.key = Some(k.clone());
+                seed.deserialize(k.into_deserializer()).map(Some)
+            }
+            None => self.rest.next_key_seed(seed),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match self.pending.take() {
+            Some(raw) => {
+                // A reader-based deserializer works for any 'de; the raw text is valid JSON.
+                // The outer path tracker cannot see inside this replay, so the error text
+                // carries the path within the member.
+                let mut de = serde_json::Deserializer::from_reader(raw.get().as_bytes());
+                let mut track = serde_path_to_error::Track::new();
+                seed.deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
+                    .map_err(|e| {
+                        let key = self.key.take().unwrap_or_default();
+                        let inner = track.path().to_string();
+                        let sep = if inner.starts_with('[') { "" } else { "." };
+                        let path = if inner == "." {
+                            key
+                        } else {
+                            format!("{key}{sep}{inner}")
+                        };
+                        de::Error::custom(format_args!("{path}: {e}"))
+                    })
+            }
+            None => self.rest.next_value_seed(seed),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ResourceVisitor)
+    }
+}
+
+crate::element::leaf_element!(Resource);
