@@ -129,3 +129,50 @@ pub fn eob_page_requests(sim: &Simulator) -> usize {
         .filter(|r| r.path.ends_with("/ExplanationOfBenefit"))
         .count()
 }
+
+/// Where a flow stopped.
+#[derive(Debug)]
+pub enum FlowError {
+    /// The SDK refused or failed.
+    Sdk(smart_core::Error),
+    /// The member's browser did not get through the payer's pages.
+    Browser(payer_quirks::simulator::SimError),
+}
+
+/// Like [`connect`], but returns where it failed.
+pub async fn try_connect(
+    sim: &Simulator,
+    adapter: Arc<dyn PayerAdapter>,
+) -> Result<(SmartClient, TokenSet), FlowError> {
+    let client = client(sim, adapter);
+    let request = client.authorize_url().await.map_err(FlowError::Sdk)?;
+    let callback = sim.login(&request.url).await.map_err(FlowError::Browser)?;
+    let tokens = client
+        .exchange_code(&request.pending, callback.as_str())
+        .await
+        .map_err(FlowError::Sdk)?;
+    Ok((client, tokens))
+}
+
+/// The SDK error of a failed flow.
+pub fn sdk_error<T: std::fmt::Debug>(r: Result<T, FlowError>) -> smart_core::Error {
+    match r {
+        Err(FlowError::Sdk(e)) => e,
+        other => panic!("expected an SDK error, got {other:?}"),
+    }
+}
+
+/// The browser error of a failed flow.
+pub fn browser_error<T: std::fmt::Debug>(
+    r: Result<T, FlowError>,
+) -> payer_quirks::simulator::SimError {
+    match r {
+        Err(FlowError::Browser(e)) => e,
+        other => panic!("expected a browser error, got {other:?}"),
+    }
+}
+
+/// The quirk-blind adapter: standard SMART, from the simulator's FHIR base alone.
+pub fn standard(sim: &Simulator) -> Arc<dyn PayerAdapter> {
+    Arc::new(smart_core::Standard::new(sim.fhir_base().as_str()).unwrap())
+}
