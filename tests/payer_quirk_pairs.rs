@@ -16,6 +16,19 @@ fn hint(err: &Error) -> String {
     err.hint().unwrap_or_default().to_owned()
 }
 
+/// The adapter's explanation of a failed response: the SDK's payer hint where the error carries one, else
+/// `explain_response` on the status and excerpt (the SDK's `UnexpectedResponse` has no payer-hint field yet).
+fn explained(adapter: &dyn PayerAdapter, err: &Error) -> String {
+    match err {
+        Error::UnexpectedResponse {
+            status, excerpt, ..
+        } => adapter
+            .explain_response(*status, excerpt.as_str())
+            .unwrap_or_default(),
+        _ => hint(err),
+    }
+}
+
 // ---- Aetna ---------------------------------------------------------------------------------------------------
 
 async fn aetna(opts: SimOptions) -> payer_quirks::simulator::Simulator {
@@ -567,4 +580,231 @@ async fn unitedhealthcare_has_no_everything() {
         sim.counts().per_resource.get("Patient/$everything"),
         Some(&1)
     );
+}
+
+// ---- CMS Blue Button 2.0 --------------------------------------------------------------------------------------
+
+async fn bluebutton(opts: SimOptions) -> payer_quirks::simulator::Simulator {
+    payer_quirks::bluebutton::simulator::start(opts)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bluebutton_count_is_capped_at_50() {
+    let sim = bluebutton(SimOptions::default()).await;
+    let (_, tokens) = connect(&sim, sim.adapter()).await;
+    let mut blind = sim.profile();
+    blind.max_page_size = None;
+    let err = support::sync(&fhir(Arc::new(blind), tokens.clone()), Some(100))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("400"), "{err}");
+    assert!(hint(&err).contains("up to 50"), "{err:?}");
+    support::sync(&fhir(sim.adapter(), tokens), Some(100))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn bluebutton_one_time_apps_cannot_refresh() {
+    let sim = bluebutton(SimOptions::default().refresh_tokens(false)).await;
+    for (adapter, tier_hint) in [(standard(&sim), false), (sim.adapter(), true)] {
+        let (client, tokens) = connect(&sim, adapter).await;
+        let err = client.refresh(&tokens).await.unwrap_err();
+        match &err {
+            Error::OAuth { status, error, .. } => {
+                assert_eq!((*status, error.as_str()), (403, "invalid_client"))
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(
+            hint(&err).contains("authorization again"),
+            tier_hint,
+            "{err:?}"
+        );
+    }
+    assert_eq!(sim.counts().token_refreshes, 0);
+}
+
+#[tokio::test]
+async fn bluebutton_refuses_client_secret_short_state_and_missing_pkce_in_the_authorize_url() {
+    let sim = bluebutton(SimOptions::default()).await;
+    use secrecy::ExposeSecret;
+    let mut blind = sim.profile();
+    blind.extra_authorize_params.push((
+        "client_secret".into(),
+        sim.client_secret().expose_secret().to_owned(),
+    ));
+    let err = browser_error(try_connect(&sim, Arc::new(blind)).await);
+    let (status, excerpt) = err.page_excerpt().unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        sim.adapter()
+            .explain_response(status, excerpt)
+            .unwrap()
+            .contains("client_secret")
+    );
+    // The SDK's own authorize URL passes; the same URL with PKCE removed, or a short state, does not.
+    let request = support::client(&sim, sim.adapter())
+        .authorize_url()
+        .await
+        .unwrap();
+    let edit = |drop: &[&str], state: Option<&str>| {
+        let mut u = request.url.clone();
+        let pairs: Vec<(String, String)> = request
+            .url
+            .query_pairs()
+            .into_owned()
+            .filter(|(k, _)| !drop.contains(&k.as_str()))
+            .map(|(k, v)| {
+                if k == "state" {
+                    (k, state.map(str::to_owned).unwrap_or(v))
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+        u
+    };
+    for bad in [
+        edit(&["code_challenge", "code_challenge_method"], None),
+        edit(&[], Some("short-state")),
+    ] {
+        let err = sim.login(&bad).await.unwrap_err();
+        assert_eq!(err.page_excerpt().unwrap().0, 400, "{err}");
+    }
+    let mut plain = edit(&[], None);
+    let pairs: Vec<(String, String)> = plain
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "code_challenge_method" {
+                (k, "plain".to_owned())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    plain.query_pairs_mut().clear().extend_pairs(pairs);
+    assert!(
+        sim.login(&plain)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("S256")
+    );
+    assert!(sim.login(&request.url).await.is_ok());
+}
+
+#[tokio::test]
+async fn bluebutton_last_updated_needs_a_prefix() {
+    let sim = bluebutton(SimOptions::default()).await;
+    let (_, tokens) = connect(&sim, sim.adapter()).await;
+    let client = fhir(sim.adapter(), tokens);
+    let query = smart_core::fhir::EobQuery::new().last_updated("2000-01-01");
+    let err = client
+        .explanation_of_benefits(query)
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert!(hint(&err).contains("prefix"), "{err:?}");
+    let query = smart_core::fhir::EobQuery::new().last_updated("ge2000-01-01");
+    let all = client
+        .explanation_of_benefits(query)
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(all.matches.len(), sim.member().eob_count());
+}
+
+// ---- Humana --------------------------------------------------------------------------------------------------
+
+async fn humana() -> payer_quirks::simulator::Simulator {
+    payer_quirks::humana::simulator::start(SimOptions::default())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn humana_requires_the_internal_scope() {
+    let sim = humana().await;
+    let err = sdk_error(try_connect(&sim, standard(&sim)).await);
+    assert!(
+        matches!(&err, Error::AuthorizationDenied { error, .. } if error == "invalid_scope"),
+        "{err}"
+    );
+    let mut blind = sim.profile();
+    blind.default_scopes.retain(|s| s != "internal");
+    let err = sdk_error(try_connect(&sim, Arc::new(blind)).await);
+    assert!(hint(&err).contains("internal"), "{err:?}");
+    connect(&sim, sim.adapter()).await;
+}
+
+#[tokio::test]
+async fn humana_token_endpoint_requires_basic() {
+    let sim = humana().await;
+    let mut blind = sim.profile();
+    blind.client_auth = ClientAuth::ClientSecretPost;
+    let err = sdk_error(try_connect(&sim, Arc::new(blind)).await);
+    assert!(
+        matches!(&err, Error::OAuth { status: 401, error, .. } if error == "invalid_client"),
+        "{err}"
+    );
+    assert!(hint(&err).contains("Basic"), "{err:?}");
+    connect(&sim, sim.adapter()).await;
+}
+
+// ---- Elevance ------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn elevance_wants_accept_application_json_fhir() {
+    let sim = payer_quirks::elevance::simulator::start(SimOptions::default())
+        .await
+        .unwrap();
+    // Standard gets through the OAuth flow (PKCE, aud = base) and is refused at the first FHIR read.
+    let (_, tokens) = connect(&sim, standard(&sim)).await;
+    let err = fhir(standard(&sim), tokens.clone())
+        .patient()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("406"), "{err}");
+    assert_eq!(standard(&sim).explain_response(406, "x"), None);
+    let mut blind = sim.profile();
+    blind.fhir_accept = "application/fhir+json".into();
+    let err = fhir(Arc::new(blind.clone()), tokens.clone())
+        .patient()
+        .await
+        .unwrap_err();
+    assert!(
+        explained(&blind, &err).contains("application/json+fhir"),
+        "{err:?}"
+    );
+    fhir(sim.adapter(), tokens).patient().await.unwrap();
+}
+
+#[tokio::test]
+async fn elevance_serves_each_member_at_their_brands_base_only() {
+    use payer_quirks::elevance::{Brand, simulator};
+    let sim = simulator::start_brand(SimOptions::default(), Brand::AnthemBlueCross)
+        .await
+        .unwrap();
+    let wrong: Arc<dyn PayerAdapter> = Arc::new(simulator::adapter_for(&sim, Brand::Wellpoint));
+    let err = support::client(&sim, wrong.clone())
+        .discover()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Discovery { .. }), "{err}");
+    let (_, tokens) = connect(&sim, sim.adapter()).await;
+    let err = fhir(wrong.clone(), tokens.clone())
+        .patient()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    assert!(
+        explained(wrong.as_ref(), &err).contains("member's brand"),
+        "{err:?}"
+    );
+    fhir(sim.adapter(), tokens).patient().await.unwrap();
 }

@@ -276,3 +276,155 @@ async fn a_member_synced_twice_gets_the_same_claims_and_streams_stop_after_the_l
     assert_eq!(first, sim.member().eob_ids);
     assert_eq!(eob_page_requests(&sim), 2 * sim.member().eob_pages(Some(4)));
 }
+
+#[tokio::test]
+async fn bluebutton_end_to_end_with_page_size_clamped_to_50() {
+    let sim = payer_quirks::bluebutton::simulator::start(SimOptions::default())
+        .await
+        .unwrap();
+    let adapter = sim.adapter();
+    let client = support::client(&sim, adapter.clone());
+    let request = client.authorize_url().await.unwrap();
+    assert!(query_value(&request.url, "state").unwrap().len() >= 16);
+    assert_eq!(
+        query_value(&request.url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert!(query_value(&request.url, "client_secret").is_none());
+    let callback = sim
+        .login(request.server_fetchable_url().unwrap())
+        .await
+        .unwrap();
+    let tokens = client
+        .exchange_code(&request.pending, callback.as_str())
+        .await
+        .unwrap();
+    assert_eq!(tokens.patient(), Some(sim.member().patient_id.as_str()));
+    // access_grant_expiration became the consent end (13 months).
+    let consent_end = tokens.consent_expires_at().unwrap();
+    let left = consent_end
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
+    assert!(left > Duration::from_secs(390 * 86400), "{left:?}");
+
+    let fhir = fhir(adapter, tokens.clone());
+    let synced = sync(&fhir, Some(100)).await.unwrap();
+    assert_complete(&sim, &synced);
+    // 100 was clamped to Blue Button's 50: all 30 claims on one page.
+    let eob_queries: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/ExplanationOfBenefit"))
+        .map(|r| r.query.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(eob_queries.len(), 1);
+    assert!(eob_queries[0].contains("_count=50"), "{eob_queries:?}");
+    // Default page size: 10, paged by startIndex.
+    let synced = sync(&fhir, None).await.unwrap();
+    assert_eq!(synced.eobs.len(), sim.member().eob_count());
+    assert!(sim.requests().iter().any(|r| {
+        r.query
+            .as_deref()
+            .is_some_and(|q| q.contains("startIndex=20"))
+    }));
+    // A 13-month app refreshes.
+    client.refresh(&tokens).await.unwrap();
+}
+
+#[tokio::test]
+async fn humana_end_to_end_discovered_from_metadata() {
+    let sim = payer_quirks::humana::simulator::start(SimOptions::default())
+        .await
+        .unwrap();
+    let adapter = sim.adapter();
+    let client = support::client(&sim, adapter.clone());
+    let config = client.discover().await.unwrap();
+    assert!(config.token_endpoint.path().ends_with("/auth/token"));
+    assert!(
+        sim.requests()
+            .iter()
+            .any(|r| r.path.ends_with("/.well-known/smart-configuration") && r.status == 404)
+    );
+    assert!(
+        sim.requests()
+            .iter()
+            .any(|r| r.path.ends_with("/api/metadata") && r.status == 200)
+    );
+    let request = client.authorize_url().await.unwrap();
+    assert!(
+        query_value(&request.url, "scope")
+            .unwrap()
+            .split(' ')
+            .any(|s| s == "internal")
+    );
+    let callback = sim.login(&request.url).await.unwrap();
+    let tokens = client
+        .exchange_code(&request.pending, callback.as_str())
+        .await
+        .unwrap();
+    assert!(
+        sim.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/auth/token"))
+            .all(|r| r.authorization_scheme.as_deref() == Some("Basic"))
+    );
+    let fhir = fhir(adapter, tokens);
+    let synced = sync(&fhir, None).await.unwrap();
+    assert_complete(&sim, &synced);
+    assert_eq!(eob_page_requests(&sim), sim.member().eob_pages(None));
+    // $everything: one Bundle without total whose self link names another id; every resource still arrives.
+    let everything = fhir.everything().unwrap().collect_all().await.unwrap();
+    assert_eq!(
+        everything.matches.len(),
+        1 + sim.member().coverage_count() + sim.member().eob_count()
+    );
+}
+
+#[tokio::test]
+async fn elevance_end_to_end_sandbox_and_a_production_brand() {
+    for sim in [
+        payer_quirks::elevance::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::elevance::simulator::start_brand(
+            SimOptions::default(),
+            payer_quirks::elevance::Brand::Wellpoint,
+        )
+        .await
+        .unwrap(),
+    ] {
+        let adapter = sim.adapter();
+        let client = support::client(&sim, adapter.clone());
+        let config = client.discover().await.unwrap();
+        // Authorize and token live under different path prefixes; discovery at the brand base names both.
+        assert!(
+            config
+                .authorization_endpoint
+                .path()
+                .starts_with("/oauth2.code/")
+        );
+        assert!(config.token_endpoint.path().starts_with("/client.oauth2/"));
+        let request = client.authorize_url().await.unwrap();
+        assert_eq!(
+            query_value(&request.url, "aud").as_deref(),
+            Some(adapter.fhir_base().as_str())
+        );
+        let callback = sim.login(&request.url).await.unwrap();
+        let tokens = client
+            .exchange_code(&request.pending, callback.as_str())
+            .await
+            .unwrap();
+        let synced = sync(&fhir(adapter, tokens), Some(16)).await.unwrap();
+        assert_complete(&sim, &synced);
+        let fhir_requests: Vec<_> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/resources/") && !r.path.contains(".well-known"))
+            .collect();
+        assert!(
+            fhir_requests
+                .iter()
+                .all(|r| r.accept.as_deref() == Some("application/json+fhir"))
+        );
+    }
+}

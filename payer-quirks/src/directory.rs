@@ -83,6 +83,27 @@ const SOURCES: &[Source] = &[
         quirks: crate::unitedhealthcare::QUIRKS,
         environments: crate::unitedhealthcare::environments,
     },
+    Source {
+        key: crate::bluebutton::KEY,
+        name: "CMS Blue Button 2.0 (Medicare)",
+        resources: crate::bluebutton::RESOURCES,
+        quirks: crate::bluebutton::QUIRKS,
+        environments: crate::bluebutton::environments,
+    },
+    Source {
+        key: crate::humana::KEY,
+        name: "Humana",
+        resources: crate::humana::RESOURCES,
+        quirks: crate::humana::QUIRKS,
+        environments: crate::humana::environments,
+    },
+    Source {
+        key: crate::elevance::KEY,
+        name: "Elevance Health (Anthem, Wellpoint, ...)",
+        resources: crate::elevance::RESOURCES,
+        quirks: crate::elevance::QUIRKS,
+        environments: crate::elevance::environments,
+    },
 ];
 
 fn info(source: &Source, profiles: &[(Environment, PayerProfile)]) -> PayerInfo {

@@ -18,13 +18,19 @@
 //! | Aetna | [`aetna`] |
 //! | Cigna | [`cigna`] |
 //! | UnitedHealthcare (Optum FLEX) | [`unitedhealthcare`] |
+//! | CMS Blue Button 2.0 (Medicare) | [`bluebutton`] |
+//! | Humana | [`humana`] |
+//! | Elevance Health (13 brands) | [`elevance`] |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod aetna;
+pub mod bluebutton;
 pub mod cigna;
 mod directory;
+pub mod elevance;
 mod environment;
+pub mod humana;
 mod profile;
 pub mod unitedhealthcare;
 

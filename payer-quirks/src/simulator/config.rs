@@ -173,6 +173,11 @@ pub(crate) struct SimConfig {
     pub bad_header_paths: Vec<String>,
     /// Every response sets bot-manager cookies (Humana's Akamai).
     pub bot_cookies: bool,
+    /// Errors the API gateway handles before FHIR (401, 406, 429, unknown base) come as a non-FHIR JSON
+    /// envelope `{"status_code", "status": "failed", "error", "error_description"}` (Elevance).
+    pub gateway_envelope: bool,
+    /// Other FHIR bases on the same gateway (other brands): anything under them gets a gateway 403.
+    pub foreign_fhir_paths: Vec<String>,
     /// The member's Patient id.
     pub patient_id: String,
     /// The member's login.
@@ -244,6 +249,8 @@ impl SimConfig {
             last_updated_needs_prefix: false,
             bad_header_paths: Vec::new(),
             bot_cookies: false,
+            gateway_envelope: false,
+            foreign_fhir_paths: Vec::new(),
             patient_id: "member-1".to_owned(),
             username: "member1".to_owned(),
             password: "member1-password".to_owned(),

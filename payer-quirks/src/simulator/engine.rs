@@ -288,6 +288,17 @@ impl Engine {
             bump(&self.counters.discovery);
             return json_response(StatusCode::OK, &self.openid_configuration());
         }
+        if let Some(other) = cfg
+            .foreign_fhir_paths
+            .iter()
+            .find(|p| path.starts_with(p.as_str()))
+        {
+            return gateway_error(
+                StatusCode::FORBIDDEN,
+                "invalid_brand",
+                &format!("The member's consent does not cover {other}"),
+            );
+        }
         if let Some(rest) = path.strip_prefix(cfg.fhir_path.as_str())
             && (rest.is_empty() || rest.starts_with('/'))
         {
@@ -370,7 +381,8 @@ impl Engine {
         doc
     }
 
-    /// An OperationOutcome response in the payer's FHIR content type.
+    /// An OperationOutcome response in the payer's FHIR content type (or the gateway's envelope for errors the
+    /// gateway answers itself, where the payer has one).
     pub(crate) fn operation_outcome(
         &self,
         status: StatusCode,
@@ -378,6 +390,9 @@ impl Engine {
         code: &str,
         diagnostics: &str,
     ) -> Response {
+        if self.cfg.gateway_envelope && matches!(status.as_u16(), 401 | 403 | 406 | 429) {
+            return gateway_error(status, code, diagnostics);
+        }
         let body = json!({
             "resourceType": "OperationOutcome",
             "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
@@ -437,6 +452,19 @@ pub(crate) fn respond(
         }
     }
     r
+}
+
+/// An API gateway's non-FHIR error envelope (Elevance).
+pub(crate) fn gateway_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json_response(
+        status,
+        &json!({
+            "status_code": status.as_u16(),
+            "status": "failed",
+            "error": error,
+            "error_description": description,
+        }),
+    )
 }
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {

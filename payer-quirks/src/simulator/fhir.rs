@@ -30,6 +30,15 @@ impl Engine {
             bump(&self.counters.discovery);
             return self.fhir_json(StatusCode::OK, &self.capability_statement());
         }
+        if segments.first() == Some(&".well-known") {
+            // A discovery probe under the FHIR base where this payer serves none: a plain 404, no token needed.
+            return self.operation_outcome(
+                StatusCode::NOT_FOUND,
+                "error",
+                "not-found",
+                &self.cfg.not_found_text,
+            );
+        }
         bump(&self.counters.fhir);
         if let Some(limit) = &self.opts.rate_limit {
             let now = Instant::now();

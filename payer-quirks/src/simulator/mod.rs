@@ -324,6 +324,8 @@ pub(crate) async fn start(
     let cfg = configure(&origin, &opts);
     let data = data::build(&cfg.patient_id)?;
     let refresh = match (opts.refresh_tokens, cfg.refresh) {
+        // A payer whose "no refresh" means "refresh refused" (CMS one-time apps) keeps its rule.
+        (Some(false), RefreshRule::Forbidden) => RefreshRule::Forbidden,
         (Some(false), _) => RefreshRule::None,
         (Some(true), RefreshRule::None) => RefreshRule::Rotate,
         (_, rule) => rule,

@@ -637,7 +637,8 @@ impl Engine {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or_default();
-            body["access_grant_expiration"] = Value::from(unix as f64);
+            // CMS sends a date string; integer unix seconds carry the same instant without a date library.
+            body["access_grant_expiration"] = Value::from(unix);
         }
         json_response(StatusCode::OK, &body)
     }
