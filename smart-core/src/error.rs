@@ -247,7 +247,115 @@ pub enum Error {
         payer_hint: Option<String>,
     },
     // ---- FHIR -----------------------------------------------------------------------------------------------
-    // The fetch layer adds its variants here.
+    /// A URL (a `next` link, a page) points at an origin other than the FHIR base's, and the adapter does not
+    /// trust it. Nothing was sent there: the bearer token only ever travels to the payer's FHIR origin.
+    #[error(
+        "refusing to send the member's token to {url}: its origin is neither the FHIR base's ({expected}) nor one the adapter trusts"
+    )]
+    ForeignOrigin {
+        /// The refused URL, without its query string.
+        url: String,
+        /// The FHIR base's origin, e.g. `https://fhir.payer.example`.
+        expected: String,
+    },
+
+    /// The payer's paging looped: a `next` link named a page this stream had already fetched. The stream ends
+    /// here, so the data read so far may be incomplete.
+    #[error(
+        "the payer's paging looped after {pages} pages (next link {url} was already fetched); results may be incomplete"
+    )]
+    PagingLoop {
+        /// The repeated `next` link, without its query string.
+        url: String,
+        /// Pages fetched before the loop was seen.
+        pages: usize,
+    },
+
+    /// A search produced more pages than the configured cap. The stream ends here, so the data read so far may
+    /// be incomplete.
+    #[error("stopped after the {limit}-page limit at {url}; results may be incomplete")]
+    PageLimit {
+        /// The page cap.
+        limit: usize,
+        /// The `next` link that was not followed, without its query string.
+        url: String,
+    },
+
+    /// The server answered an error status with a FHIR `OperationOutcome`.
+    #[error("{url} answered HTTP {status}: {}", OutcomeIssue::summary(issues))]
+    OperationOutcome {
+        /// HTTP status.
+        status: u16,
+        /// The URL, without its query string.
+        url: String,
+        /// The outcome's issues, in order.
+        issues: Vec<OutcomeIssue>,
+        /// A payer-specific explanation, when the adapter recognises the failure.
+        payer_hint: Option<String>,
+    },
+
+    /// The tokens name no patient, so there is nothing to read "for the member". The adapter's
+    /// [`patient_id_source`](crate::PayerAdapter::patient_id_source) decides where the id comes from.
+    #[error("the member's tokens name no FHIR Patient id")]
+    MissingPatient,
+
+    /// The payer does not support the operation (for example `Patient/$everything`).
+    #[error("{payer} does not support {operation}")]
+    Unsupported {
+        /// The adapter id.
+        payer: String,
+        /// The operation, e.g. `Patient/$everything`.
+        operation: String,
+    },
+}
+
+/// One issue of a FHIR `OperationOutcome`, as carried by [`Error::OperationOutcome`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutcomeIssue {
+    /// `fatal`, `error`, `warning` or `information`.
+    pub severity: String,
+    /// The FHIR issue type code, e.g. `not-found`, `forbidden`, `throttled`.
+    pub code: String,
+    /// `diagnostics`, else `details.text`, when sent.
+    pub diagnostics: Option<String>,
+}
+
+impl OutcomeIssue {
+    /// An issue with these parts.
+    pub fn new(
+        severity: impl Into<String>,
+        code: impl Into<String>,
+        diagnostics: Option<String>,
+    ) -> Self {
+        Self {
+            severity: severity.into(),
+            code: code.into(),
+            diagnostics,
+        }
+    }
+
+    /// `"error not-found: Patient/1 is gone; warning ..."`, or `"no issues"`.
+    pub fn summary(issues: &[OutcomeIssue]) -> String {
+        if issues.is_empty() {
+            return "an OperationOutcome with no issues".to_owned();
+        }
+        issues
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+impl std::fmt::Display for OutcomeIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.severity, self.code)?;
+        if let Some(d) = &self.diagnostics {
+            write!(f, ": {d}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What kind of transport failure happened.
@@ -304,6 +412,12 @@ impl Error {
             | Error::BodyTooLarge { stage, .. }
             | Error::Decode { stage, .. }
             | Error::RateLimited { stage, .. } => *stage,
+            Error::ForeignOrigin { .. }
+            | Error::PagingLoop { .. }
+            | Error::PageLimit { .. }
+            | Error::OperationOutcome { .. }
+            | Error::MissingPatient
+            | Error::Unsupported { .. } => Stage::Fhir,
         }
     }
 
@@ -319,6 +433,10 @@ impl Error {
                 ..
             }
             | Error::RateLimited {
+                payer_hint: Some(h),
+                ..
+            }
+            | Error::OperationOutcome {
                 payer_hint: Some(h),
                 ..
             } => Some(h),
@@ -349,6 +467,27 @@ impl Error {
             Error::RateLimited { .. } => {
                 Some("lower the concurrency or raise the retry budget; the payer is throttling")
             }
+            Error::ForeignOrigin { .. } => Some(
+                "if this payer legitimately serves pages from another host, name that origin in the adapter's trusted_origins()",
+            ),
+            Error::PagingLoop { .. } => Some(
+                "the payer's next links are broken; keep what was read, mark the sync incomplete, and retry later or narrow the search (_lastUpdated)",
+            ),
+            Error::PageLimit { .. } => Some(
+                "raise the page limit on the FHIR client if this member legitimately has that many pages, or narrow the search",
+            ),
+            Error::OperationOutcome { status: 401, .. } => Some(
+                "the payer rejected the token even after a refresh: check the granted scopes, or authorize the member again",
+            ),
+            Error::OperationOutcome { status: 403, .. } => Some(
+                "the token does not grant this read: check the granted scopes (patient/*.read) and the patient id",
+            ),
+            Error::MissingPatient => Some(
+                "the token response carried no patient: check the adapter's patient_id_source(), or request the launch/patient scope",
+            ),
+            Error::Unsupported { .. } => {
+                Some("use coverage() and explanation_of_benefits() (and other searches) instead")
+            }
             _ => None,
         }
     }
@@ -363,7 +502,9 @@ impl Error {
                 )
             }
             Error::RateLimited { .. } => true,
-            Error::UnexpectedResponse { status, .. } => *status >= 500,
+            Error::UnexpectedResponse { status, .. } | Error::OperationOutcome { status, .. } => {
+                *status >= 500 || *status == 429
+            }
             _ => false,
         }
     }

@@ -134,6 +134,7 @@ mod claims;
 mod client;
 pub mod discovery;
 pub mod error;
+pub mod fhir;
 pub(crate) mod http;
 mod pkce;
 mod serde_util;
@@ -156,7 +157,8 @@ pub use client::{
     SmartClientBuilder,
 };
 pub use discovery::{DiscoverySource, SmartConfiguration};
-pub use error::{BodyExcerpt, Error, Result, Stage, TransportKind};
+pub use error::{BodyExcerpt, Error, OutcomeIssue, Result, Stage, TransportKind};
+pub use fhir::{EobQuery, FhirClient, FhirPool, SearchItem, SearchStream};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use session::{DisconnectOutcome, Session};
 pub use store::{MemoryTokenStore, StoredTokens, TokenStore, Version};

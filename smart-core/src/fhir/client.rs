@@ -1,0 +1,170 @@
+//! `FhirClient`: one member's reads and searches against a payer's FHIR server.
+
+use std::sync::Arc;
+
+use fhir_c4bb::{Coverage, ExplanationOfBenefit, Patient, Resource};
+
+use super::model::{FhirResource, decode_resource};
+use super::paging::{SearchStream, Start};
+use super::pool::FhirClientBuilder;
+use super::search::{EobQuery, SearchParams};
+use super::transport::Transport;
+use crate::adapter::{CoverageSearch, PayerAdapter};
+use crate::error::{Error, Result};
+use crate::token_source::TokenSource;
+
+/// Reads one member's data from the payer's FHIR server, typed by `fhir-c4bb`.
+///
+/// Bound to the adapter's [`fhir_base`](PayerAdapter::fhir_base) and to a [`TokenSource`]; every request
+/// carries a fresh access token, refreshed shortly before it expires and once after a 401. Cloning is cheap
+/// (two `Arc`s); clones share the connection pool and concurrency cap (see [`FhirPool`](super::FhirPool)).
+///
+/// ```no_run
+/// # async fn run(adapter: std::sync::Arc<dyn smart_core::PayerAdapter>,
+/// #              session: std::sync::Arc<dyn smart_core::TokenSource>) -> smart_core::Result<()> {
+/// use futures::TryStreamExt;
+/// use smart_core::fhir::{EobQuery, FhirClient};
+///
+/// let client = FhirClient::builder(adapter).token_source(session).build()?;
+/// let patient = client.patient().await?;
+/// let coverage: Vec<_> = client.coverage().matches().try_collect().await?;
+/// let claims = client
+///     .explanation_of_benefits(EobQuery::new().last_updated("ge2024-01-01"))
+///     .collect_all()
+///     .await?;
+/// println!("{:?}: {} coverages, {} claims, {} warnings",
+///     patient.id, coverage.len(), claims.matches.len(), claims.warnings.len());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FhirClient {
+    pub(crate) transport: Arc<Transport>,
+    pub(crate) tokens: Arc<dyn TokenSource>,
+}
+
+impl std::fmt::Debug for FhirClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FhirClient")
+            .field("payer", &self.transport.adapter.id())
+            .field("fhir_base", &self.transport.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FhirClient {
+    /// Starts building a client for `adapter`'s FHIR server (see [`FhirClientBuilder`]).
+    pub fn builder(adapter: Arc<dyn PayerAdapter>) -> FhirClientBuilder {
+        FhirClientBuilder::new(adapter)
+    }
+
+    pub(crate) fn from_parts(transport: Arc<Transport>, tokens: Arc<dyn TokenSource>) -> Self {
+        Self { transport, tokens }
+    }
+
+    /// The adapter this client talks to.
+    pub fn adapter(&self) -> &Arc<dyn PayerAdapter> {
+        &self.transport.adapter
+    }
+
+    /// The member's FHIR Patient id, from the current tokens. Fails with [`Error::MissingPatient`] when the
+    /// tokens name none.
+    pub async fn patient_id(&self) -> Result<String> {
+        let tokens = self.tokens.current().await?;
+        tokens
+            .patient()
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_owned)
+            .ok_or(Error::MissingPatient)
+    }
+
+    /// The member's `Patient` resource.
+    pub async fn patient(&self) -> Result<Patient> {
+        let id = self.patient_id().await?;
+        self.read::<Patient>(&id).await
+    }
+
+    /// The member's `Coverage` resources: `beneficiary=Patient/{id}`, or `patient={id}` where the adapter says
+    /// [`CoverageSearch::Patient`].
+    pub fn coverage(&self) -> SearchStream<Coverage> {
+        let how = self.transport.adapter.coverage_search();
+        self.search_for_patient(move |id| match how {
+            CoverageSearch::Patient => SearchParams::new().param("patient", id),
+            _ => SearchParams::new().param("beneficiary", format!("Patient/{id}")),
+        })
+    }
+
+    /// The member's `ExplanationOfBenefit` resources (`patient={id}` plus the query's filters).
+    pub fn explanation_of_benefits(&self, query: EobQuery) -> SearchStream<ExplanationOfBenefit> {
+        self.search_for_patient(move |id| query.to_params(id))
+    }
+
+    /// Reads `{base}/{T::RESOURCE_TYPE}/{id}`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: smart_core::fhir::FhirClient) -> smart_core::Result<()> {
+    /// let coverage: fhir_c4bb::Coverage = client.read("cov-1").await?;
+    /// # let _ = coverage; Ok(()) }
+    /// ```
+    pub async fn read<T: FhirResource>(&self, id: &str) -> Result<T> {
+        let url = self.transport.url_for(&[T::RESOURCE_TYPE, id])?;
+        let received = self.transport.get(&url, self.tokens.as_ref()).await?;
+        decode_resource(&received.body, &url)
+    }
+
+    /// Searches `{base}/{T::RESOURCE_TYPE}?{params}`, following every page.
+    ///
+    /// ```no_run
+    /// # async fn run(client: smart_core::fhir::FhirClient) -> smart_core::Result<()> {
+    /// use smart_core::fhir::SearchParams;
+    /// let id = client.patient_id().await?;
+    /// let orgs = client
+    ///     .search::<fhir_c4bb::Organization>(SearchParams::new().param("_id", "org-1,org-2"))
+    ///     .collect_all()
+    ///     .await?;
+    /// # let _ = (id, orgs); Ok(()) }
+    /// ```
+    pub fn search<T: FhirResource>(&self, params: SearchParams) -> SearchStream<T> {
+        match self.transport.url_for(&[T::RESOURCE_TYPE]) {
+            Ok(mut url) => {
+                params.apply(&mut url, self.transport.adapter.max_page_size());
+                SearchStream::new(self.clone(), Start::Url(url))
+            }
+            Err(e) => SearchStream::failed(e),
+        }
+    }
+
+    /// `Patient/{id}/$everything`: every resource the payer holds for the member, as
+    /// [`SearchItem::Match`](super::SearchItem::Match)es (warnings still arrive as warnings).
+    ///
+    /// Fails with [`Error::Unsupported`] where the adapter says the payer does not support it
+    /// ([`PayerAdapter::supports_everything`]).
+    pub fn everything(&self) -> Result<SearchStream<Resource>> {
+        let adapter = &self.transport.adapter;
+        if !adapter.supports_everything() {
+            return Err(Error::Unsupported {
+                payer: adapter.id().to_owned(),
+                operation: "Patient/$everything".to_owned(),
+            });
+        }
+        Ok(SearchStream::new(
+            self.clone(),
+            Start::ForPatient(Box::new(|client, id| {
+                client.transport.url_for(&["Patient", id, "$everything"])
+            })),
+        ))
+    }
+
+    fn search_for_patient<T: FhirResource>(
+        &self,
+        params: impl FnOnce(&str) -> SearchParams + Send + 'static,
+    ) -> SearchStream<T> {
+        SearchStream::new(
+            self.clone(),
+            Start::ForPatient(Box::new(move |client, id| {
+                let mut url = client.transport.url_for(&[T::RESOURCE_TYPE])?;
+                params(id).apply(&mut url, client.transport.adapter.max_page_size());
+                Ok(url)
+            })),
+        )
+    }
+}

@@ -1,0 +1,177 @@
+//! The binding to `fhir-c4bb`: which resource types the fetch layer reads and searches for, and how a
+//! response body becomes a resource or a page of search items, with decode errors that name the JSON path.
+
+use std::collections::VecDeque;
+
+use fhir_c4bb::{
+    Bundle, Coverage, ExplanationOfBenefit, OperationOutcome, Organization, ParseError, Patient,
+    Practitioner, Resource,
+};
+use url::Url;
+
+use super::search::SearchItem;
+use crate::error::{Error, OutcomeIssue, Result, Stage};
+use crate::url_policy::redact_url;
+
+/// What a search's included entries and `$everything` carry: any resource, typed where `fhir-c4bb` models it.
+pub type Included = Resource;
+/// What a payer's warning inside a Bundle is.
+pub type Outcome = OperationOutcome;
+
+/// A FHIR resource type the fetch layer can [`read`](super::FhirClient::read) and
+/// [`search`](super::FhirClient::search) for: every `fhir-c4bb` resource type, and [`Resource`] itself
+/// (any type; used by `$everything`).
+pub trait FhirResource: Sized + Send + 'static {
+    /// The FHIR `resourceType`, used in URLs (`{base}/{RESOURCE_TYPE}/{id}`).
+    const RESOURCE_TYPE: &'static str;
+
+    /// This type, out of a parsed resource; gives the resource back when it is another type.
+    fn from_resource(resource: Resource) -> std::result::Result<Self, Resource>;
+}
+
+macro_rules! typed_resource {
+    ($($ty:ident),*) => {$(
+        impl FhirResource for $ty {
+            const RESOURCE_TYPE: &'static str = $ty::RESOURCE_TYPE;
+
+            fn from_resource(resource: Resource) -> std::result::Result<Self, Resource> {
+                match resource {
+                    Resource::$ty(r) => Ok(*r),
+                    other => Err(other),
+                }
+            }
+        }
+    )*};
+}
+
+typed_resource!(
+    Patient,
+    Coverage,
+    ExplanationOfBenefit,
+    Organization,
+    Practitioner,
+    OperationOutcome,
+    Bundle
+);
+
+/// Any resource type: every resource is a match. `read::<Resource>` is not meaningful (no type in the URL).
+impl FhirResource for Resource {
+    const RESOURCE_TYPE: &'static str = "Resource";
+
+    fn from_resource(resource: Resource) -> std::result::Result<Self, Resource> {
+        Ok(resource)
+    }
+}
+
+/// One decoded page of a search.
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    pub items: VecDeque<SearchItem<T>>,
+    pub next: Option<String>,
+    pub self_link: Option<String>,
+}
+
+fn decode_error(url: &Url, e: ParseError) -> Error {
+    let message = if e.is_syntax() {
+        format!("{} (the body is not complete JSON)", e.json_error())
+    } else {
+        e.json_error().to_string()
+    };
+    Error::Decode {
+        stage: Stage::Fhir,
+        url: redact_url(url),
+        path: e.path().to_owned(),
+        message,
+    }
+}
+
+fn wrong_type(url: &Url, expected: &str, found: &str) -> Error {
+    Error::Decode {
+        stage: Stage::Fhir,
+        url: redact_url(url),
+        path: "resourceType".into(),
+        message: format!(
+            "expected a {expected}, found {}",
+            if found.is_empty() {
+                "no resourceType"
+            } else {
+                found
+            }
+        ),
+    }
+}
+
+/// The resource in `body`, which must be of type `T`.
+pub(crate) fn decode_resource<T: FhirResource>(body: &[u8], url: &Url) -> Result<T> {
+    let resource: Resource = fhir_c4bb::from_slice(body).map_err(|e| decode_error(url, e))?;
+    T::from_resource(resource)
+        .map_err(|other| wrong_type(url, T::RESOURCE_TYPE, other.resource_type()))
+}
+
+/// A page of search results: matches of `T`, included resources and warnings, and the paging links.
+///
+/// An entry is a warning when its search mode is `outcome` or it is an `OperationOutcome`; included when its
+/// mode is `include` or it is of another type than `T`; a match otherwise. Entries without a resource carry
+/// nothing to deliver and are skipped.
+pub(crate) fn decode_page<T: FhirResource>(body: &[u8], url: &Url) -> Result<Page<T>> {
+    let resource: Resource = fhir_c4bb::from_slice(body).map_err(|e| decode_error(url, e))?;
+    let bundle = match resource {
+        Resource::Bundle(b) => b,
+        // Some servers answer a search that found nothing with a bare OperationOutcome and 200.
+        Resource::OperationOutcome(o) => {
+            return Ok(Page {
+                items: VecDeque::from([SearchItem::Warning(o)]),
+                next: None,
+                self_link: None,
+            });
+        }
+        other => return Err(wrong_type(url, "Bundle", other.resource_type())),
+    };
+    let next = bundle.link("next").map(str::to_owned);
+    let self_link = bundle.link("self").map(str::to_owned);
+    let want_outcomes = T::RESOURCE_TYPE == OperationOutcome::RESOURCE_TYPE;
+    let items = bundle
+        .entry
+        .into_iter()
+        .filter_map(|entry| {
+            let mode = entry.search.and_then(|s| s.mode);
+            let resource = entry.resource?;
+            Some(match (mode.as_deref(), resource) {
+                (Some("outcome"), Resource::OperationOutcome(o)) => SearchItem::Warning(o),
+                (_, Resource::OperationOutcome(o)) if !want_outcomes => SearchItem::Warning(o),
+                (Some("include"), r) => SearchItem::Included(r),
+                (_, r) => match T::from_resource(r) {
+                    Ok(t) => SearchItem::Match(t),
+                    Err(other) => SearchItem::Included(other),
+                },
+            })
+        })
+        .collect();
+    Ok(Page {
+        items,
+        next,
+        self_link,
+    })
+}
+
+/// The issues of an `OperationOutcome` body, or `None` when `body` is not one.
+pub(crate) fn outcome_issues(body: &[u8]) -> Option<Vec<OutcomeIssue>> {
+    let Ok(Resource::OperationOutcome(outcome)) = fhir_c4bb::from_slice::<Resource>(body) else {
+        return None;
+    };
+    Some(
+        outcome
+            .issue
+            .iter()
+            .map(|i| {
+                OutcomeIssue::new(
+                    i.severity.as_deref().unwrap_or("unknown"),
+                    i.code.as_deref().unwrap_or("unknown"),
+                    i.diagnostics
+                        .clone()
+                        .or_else(|| i.details.as_ref().and_then(|d| d.text.clone())),
+                )
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,261 @@
+//! What a search asks for ([`SearchParams`], [`EobQuery`]) and what it yields ([`SearchItem`]).
+
+use super::model::{Included, Outcome};
+
+/// One item of a search stream: a resource the search matched, one it pulled in with `_include`, or a warning
+/// the server put in the Bundle.
+///
+/// A warning is an `OperationOutcome` entry inside a successful Bundle (for example "some claims before 2020
+/// are not available"). It is data the member's app should show or log, so it is never dropped.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SearchItem<T> {
+    /// A resource of the searched type.
+    Match(T),
+    /// A resource included by `_include`/`_revinclude` (search mode `include`), or any other resource type the
+    /// Bundle carried alongside the matches.
+    Included(Included),
+    /// An `OperationOutcome` the server put in the Bundle (search mode `outcome`).
+    Warning(Box<Outcome>),
+}
+
+impl<T> SearchItem<T> {
+    /// The matched resource, if this is one.
+    pub fn into_match(self) -> Option<T> {
+        match self {
+            SearchItem::Match(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// True for [`SearchItem::Warning`].
+    pub fn is_warning(&self) -> bool {
+        matches!(self, SearchItem::Warning(_))
+    }
+}
+
+/// Everything one search returned, sorted by kind (see [`SearchStream::collect_all`](super::SearchStream::collect_all)).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SearchResults<T> {
+    /// The resources of the searched type, in server order.
+    pub matches: Vec<T>,
+    /// Resources pulled in by `_include`, in server order.
+    pub included: Vec<Included>,
+    /// `OperationOutcome`s the server put in the Bundles.
+    pub warnings: Vec<Outcome>,
+}
+
+impl<T> Default for SearchResults<T> {
+    fn default() -> Self {
+        Self {
+            matches: Vec::new(),
+            included: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Query parameters of a FHIR search, in order, repeated names allowed.
+///
+/// `_count` is kept apart so that it can be clamped to the payer's
+/// [`max_page_size`](crate::PayerAdapter::max_page_size).
+///
+/// ```
+/// use smart_core::fhir::SearchParams;
+/// let p = SearchParams::new()
+///     .param("patient", "123")
+///     .param("category", "laboratory")
+///     .count(100);
+/// assert_eq!(p.pairs().len(), 2);
+/// assert_eq!(p.page_size(), Some(100));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchParams {
+    pairs: Vec<(String, String)>,
+    count: Option<u32>,
+}
+
+impl SearchParams {
+    /// No parameters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `name=value` (a repeated name is sent repeatedly: `date=ge2020&date=lt2021`).
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        if name == "_count" {
+            if let Ok(n) = value.into().trim().parse() {
+                self.count = Some(n);
+            }
+            return self;
+        }
+        self.pairs.push((name, value.into()));
+        self
+    }
+
+    /// Asks for pages of `n` resources (`_count`), clamped to the payer's maximum when it has one.
+    pub fn count(mut self, n: u32) -> Self {
+        self.count = Some(n);
+        self
+    }
+
+    /// The parameters other than `_count`, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// The requested page size, before clamping.
+    pub fn page_size(&self) -> Option<u32> {
+        self.count
+    }
+
+    /// Appends these parameters to `url`'s query, with `_count` clamped to `max_page_size`.
+    pub(crate) fn apply(&self, url: &mut url::Url, max_page_size: Option<u32>) {
+        let count = match (self.count, max_page_size) {
+            (Some(c), Some(max)) => Some(c.clamp(1, max)),
+            (Some(c), None) => Some(c.max(1)),
+            (None, _) => None,
+        };
+        if self.pairs.is_empty() && count.is_none() {
+            return;
+        }
+        let mut q = url.query_pairs_mut();
+        for (k, v) in &self.pairs {
+            q.append_pair(k, v);
+        }
+        if let Some(c) = count {
+            q.append_pair("_count", &c.to_string());
+        }
+    }
+}
+
+/// Which of the member's ExplanationOfBenefit resources to read. Every filter is optional; the default reads
+/// them all.
+///
+/// Values are FHIR search values, prefixes included, so that any range the payer supports can be expressed.
+///
+/// ```
+/// use smart_core::fhir::EobQuery;
+/// // Claims updated since the last sync, professional ones only, 50 per page, with their providers.
+/// let q = EobQuery::new()
+///     .last_updated("gt2024-06-01T00:00:00Z")
+///     .claim_type("professional")
+///     .count(50)
+///     .include("ExplanationOfBenefit:provider");
+/// # let _ = q;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EobQuery {
+    last_updated: Vec<String>,
+    types: Vec<String>,
+    service_date: Vec<String>,
+    includes: Vec<String>,
+    count: Option<u32>,
+}
+
+impl EobQuery {
+    /// All of the member's claims.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `_lastUpdated` (e.g. `ge2024-01-01`); call twice for a range. The usual incremental sync filter.
+    pub fn last_updated(mut self, value: impl Into<String>) -> Self {
+        self.last_updated.push(value.into());
+        self
+    }
+
+    /// `type`: the claim type code (`institutional`, `oral`, `pharmacy`, `professional`, `vision`), optionally
+    /// as `system|code`. Calling it again asks for any of the given types.
+    pub fn claim_type(mut self, value: impl Into<String>) -> Self {
+        self.types.push(value.into());
+        self
+    }
+
+    /// `service-date` (e.g. `ge2023-01-01`); call twice for a range.
+    pub fn service_date(mut self, value: impl Into<String>) -> Self {
+        self.service_date.push(value.into());
+        self
+    }
+
+    /// `_include` (e.g. `ExplanationOfBenefit:patient`, `ExplanationOfBenefit:provider`, or `*`); the included
+    /// resources arrive as [`SearchItem::Included`].
+    pub fn include(mut self, value: impl Into<String>) -> Self {
+        self.includes.push(value.into());
+        self
+    }
+
+    /// Page size (`_count`), clamped to the payer's maximum when it has one.
+    pub fn count(mut self, n: u32) -> Self {
+        self.count = Some(n);
+        self
+    }
+
+    /// The search parameters for patient `patient_id`.
+    pub(crate) fn to_params(&self, patient_id: &str) -> SearchParams {
+        let mut p = SearchParams::new().param("patient", patient_id);
+        for v in &self.last_updated {
+            p = p.param("_lastUpdated", v);
+        }
+        if !self.types.is_empty() {
+            p = p.param("type", self.types.join(","));
+        }
+        for v in &self.service_date {
+            p = p.param("service-date", v);
+        }
+        for v in &self.includes {
+            p = p.param("_include", v);
+        }
+        if let Some(c) = self.count {
+            p = p.count(c);
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eob_query_becomes_search_parameters_with_clamped_count() {
+        let q = EobQuery::new()
+            .last_updated("ge2024-01-01")
+            .last_updated("lt2025-01-01")
+            .claim_type("professional")
+            .claim_type("pharmacy")
+            .service_date("ge2023-01-01")
+            .include("ExplanationOfBenefit:provider")
+            .count(500);
+        let mut url = url::Url::parse("https://fhir.example/r4/ExplanationOfBenefit").unwrap();
+        q.to_params("p 1&x").apply(&mut url, Some(50));
+        let got: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let want: Vec<(String, String)> = [
+            ("patient", "p 1&x"),
+            ("_lastUpdated", "ge2024-01-01"),
+            ("_lastUpdated", "lt2025-01-01"),
+            ("type", "professional,pharmacy"),
+            ("service-date", "ge2023-01-01"),
+            ("_include", "ExplanationOfBenefit:provider"),
+            ("_count", "50"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn count_passed_as_a_param_is_still_clamped() {
+        let mut url = url::Url::parse("https://fhir.example/r4/Coverage").unwrap();
+        SearchParams::new()
+            .param("_count", "1000")
+            .apply(&mut url, Some(10));
+        assert_eq!(url.query(), Some("_count=10"));
+        let mut url = url::Url::parse("https://fhir.example/r4/Coverage").unwrap();
+        SearchParams::new().apply(&mut url, Some(10));
+        assert_eq!(url.query(), None, "no query when nothing is asked");
+    }
+}

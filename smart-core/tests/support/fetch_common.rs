@@ -1,0 +1,217 @@
+//! What the fetch tests share: a configurable test adapter, FHIR JSON builders over a real C4BB example EOB,
+//! token sources, and a fast retry policy.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use smart_core::{
+    CoverageSearch, PayerAdapter, RatePolicy, Result, StaticTokens, TokenSet, TokenSource,
+};
+use url::Url;
+
+/// A C4BB example EOB (see `benches/data/SOURCES.md`).
+pub const EOB_FIXTURE: &str = include_str!("../../benches/data/eob-professional1.json");
+/// A C4BB example Coverage.
+pub const COVERAGE_FIXTURE: &str = include_str!("../../benches/data/coverage1.json");
+/// A C4BB example Patient.
+pub const PATIENT_FIXTURE: &str = include_str!("../../benches/data/patient1.json");
+
+/// The example EOB with `id` set to `id`.
+pub fn eob(id: &str) -> Value {
+    let mut v: Value = serde_json::from_str(EOB_FIXTURE).unwrap();
+    v["id"] = json!(id);
+    v
+}
+
+/// A searchset Bundle page with these match entries, optional extra entries, and links.
+pub fn bundle(
+    matches: &[Value],
+    extra_entries: &[Value],
+    self_url: Option<&str>,
+    next: Option<&str>,
+) -> String {
+    let mut entry: Vec<Value> = matches
+        .iter()
+        .map(|r| json!({"fullUrl": format!("urn:id:{}", r["id"].as_str().unwrap_or("")), "resource": r, "search": {"mode": "match"}}))
+        .collect();
+    entry.extend(extra_entries.iter().cloned());
+    let mut link = Vec::new();
+    if let Some(s) = self_url {
+        link.push(json!({"relation": "self", "url": s}));
+    }
+    if let Some(n) = next {
+        link.push(json!({"relation": "next", "url": n}));
+    }
+    json!({"resourceType": "Bundle", "type": "searchset", "link": link, "entry": entry}).to_string()
+}
+
+/// EOBs `e{from}`..`e{to-1}`.
+pub fn eobs(from: usize, to: usize) -> Vec<Value> {
+    (from..to).map(|i| eob(&format!("e{i}"))).collect()
+}
+
+/// An OperationOutcome with one issue.
+pub fn outcome(severity: &str, code: &str, diagnostics: &str) -> Value {
+    json!({"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}]})
+}
+
+/// A payer adapter whose every quirk a test can set.
+#[derive(Debug, Clone)]
+pub struct TestAdapter {
+    pub base: Url,
+    pub trusted: Vec<url::Origin>,
+    pub lenient: bool,
+    pub policy: RatePolicy,
+    pub max_page_size: Option<u32>,
+    pub coverage_search: CoverageSearch,
+    pub everything: bool,
+    pub accept: &'static str,
+}
+
+impl TestAdapter {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: Url::parse(base).unwrap(),
+            trusted: Vec::new(),
+            lenient: false,
+            policy: fast_policy(),
+            max_page_size: None,
+            coverage_search: CoverageSearch::Beneficiary,
+            everything: false,
+            accept: "application/fhir+json",
+        }
+    }
+
+    pub fn arc(self) -> Arc<dyn PayerAdapter> {
+        Arc::new(self)
+    }
+}
+
+impl PayerAdapter for TestAdapter {
+    fn id(&self) -> &str {
+        "test-payer"
+    }
+    fn fhir_base(&self) -> &Url {
+        &self.base
+    }
+    fn trusted_origins(&self) -> Vec<url::Origin> {
+        self.trusted.clone()
+    }
+    fn lenient_response_headers(&self) -> bool {
+        self.lenient
+    }
+    fn rate_policy(&self) -> RatePolicy {
+        self.policy.clone()
+    }
+    fn max_page_size(&self) -> Option<u32> {
+        self.max_page_size
+    }
+    fn coverage_search(&self) -> CoverageSearch {
+        self.coverage_search
+    }
+    fn supports_everything(&self) -> bool {
+        self.everything
+    }
+    fn fhir_accept(&self) -> &str {
+        self.accept
+    }
+    fn explain_response(&self, status: u16, body_excerpt: &str) -> Option<String> {
+        (status == 429).then(|| {
+            format!(
+                "test-payer allows 10 requests a second ({} bytes)",
+                body_excerpt.len()
+            )
+        })
+    }
+}
+
+/// Retries that keep tests fast: 4 attempts, 20 ms base backoff, 3 s max wait, 10 s budget.
+pub fn fast_policy() -> RatePolicy {
+    let mut p = RatePolicy::default();
+    p.max_attempts = 4;
+    p.base_backoff = Duration::from_millis(20);
+    p.max_backoff = Duration::from_secs(3);
+    p.request_budget = Duration::from_secs(10);
+    p.max_concurrency = 8;
+    p
+}
+
+pub const TOKEN: &str = "at-SECRET-0";
+
+/// A fixed token for patient `pat-1`.
+pub fn static_tokens() -> Arc<dyn TokenSource> {
+    Arc::new(StaticTokens::new(
+        TokenSet::bearer(SecretString::from(TOKEN), Some(Duration::from_secs(3600)))
+            .with_patient("pat-1"),
+    ))
+}
+
+/// A token source that hands out `at-SECRET-{n}` and makes a new one on `refresh_after_rejection`, single-flight
+/// like a real session: callers that were rejected with an older token get the current one without a refresh.
+#[derive(Debug)]
+pub struct CountingTokens {
+    current: tokio::sync::Mutex<Arc<TokenSet>>,
+    pub refreshes: AtomicUsize,
+    pub current_calls: AtomicUsize,
+    refresh_delay: Duration,
+}
+
+impl CountingTokens {
+    pub fn new(refresh_delay: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            current: tokio::sync::Mutex::new(Arc::new(token_set(0))),
+            refreshes: AtomicUsize::new(0),
+            current_calls: AtomicUsize::new(0),
+            refresh_delay,
+        })
+    }
+
+    pub fn refreshes(&self) -> usize {
+        self.refreshes.load(Ordering::SeqCst)
+    }
+}
+
+fn token_set(n: usize) -> TokenSet {
+    TokenSet::bearer(
+        SecretString::from(format!("at-SECRET-{n}")),
+        Some(Duration::from_secs(3600)),
+    )
+    .with_patient("pat-1")
+}
+
+#[async_trait]
+impl TokenSource for CountingTokens {
+    async fn current(&self) -> Result<Arc<TokenSet>> {
+        self.current_calls.fetch_add(1, Ordering::SeqCst);
+        Ok(self.current.lock().await.clone())
+    }
+
+    async fn refresh_after_rejection(&self, rejected: &TokenSet) -> Result<Arc<TokenSet>> {
+        let mut current = self.current.lock().await;
+        if current.access_token().expose_secret() != rejected.access_token().expose_secret() {
+            return Ok(current.clone());
+        }
+        tokio::time::sleep(self.refresh_delay).await;
+        let n = self.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
+        *current = Arc::new(token_set(n));
+        Ok(current.clone())
+    }
+}
+
+/// The ids of the EOBs in a list of decoded resources.
+pub fn ids<T: serde::Serialize>(items: &[T]) -> Vec<String> {
+    items
+        .iter()
+        .map(|r| {
+            serde_json::to_value(r).unwrap()["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
