@@ -304,11 +304,19 @@ pub struct Simulator {
     engine: Arc<Engine>,
     member: Member,
     task: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for Simulator {
     fn drop(&mut self) {
-        self.task.abort();
+        match self.shutdown.take() {
+            // Graceful: stop accepting and close idle keep-alive connections too (aborting the accept loop
+            // alone would leave them open).
+            Some(tx) => {
+                let _ = tx.send(());
+            }
+            None => self.task.abort(),
+        }
     }
 }
 
@@ -353,19 +361,30 @@ pub(crate) async fn start(
     let router = axum::Router::new()
         .fallback(engine::dispatch)
         .with_state(engine.clone());
-    let task = if engine.cfg.bad_header_paths.is_empty() {
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
+    let (task, shutdown) = if engine.cfg.bad_header_paths.is_empty() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let stop = async {
+                let _ = rx.await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(stop)
+                .await
+            {
                 tracing::warn!(error = %e, "simulator stopped");
             }
-        })
+        });
+        (task, Some(tx))
     } else {
-        tokio::spawn(raw_front::serve(listener, router, engine.clone()))
+        // One request per connection there, so stopping the accept loop stops everything.
+        let task = tokio::spawn(raw_front::serve(listener, router, engine.clone()));
+        (task, None)
     };
     Ok(Simulator {
         engine,
         member,
         task,
+        shutdown,
     })
 }
 

@@ -393,7 +393,7 @@ impl Engine {
         &self,
         req: &Incoming<'_>,
         form: &[(String, String)],
-    ) -> Result<ClientCredentials, Response> {
+    ) -> Result<ClientCredentials, Box<Response>> {
         let opts = &self.opts;
         let basic = req
             .header(header::AUTHORIZATION)
@@ -401,8 +401,13 @@ impl Engine {
             .map(|b64| decode_basic(b64.trim()));
         let body_id = form_value(form, "client_id");
         let body_secret = form_value(form, "client_secret");
-        let invalid =
-            |msg: &str| Err(self.oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", msg));
+        let invalid = |msg: &str| {
+            Err(Box::new(self.oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                msg,
+            )))
+        };
         if let Some(decoded) = basic {
             return match decoded {
                 Some((id, secret)) if id == opts.client_id && secret == opts.client_secret => {
@@ -438,7 +443,7 @@ impl Engine {
         let form = req.form();
         let client = match self.client_credentials(req, &form) {
             Ok(c) => c,
-            Err(resp) => return resp,
+            Err(resp) => return *resp,
         };
         match form_value(&form, "grant_type") {
             Some("authorization_code") => self.token_from_code(&form, &client),
@@ -646,7 +651,7 @@ impl Engine {
     pub(crate) fn revoke(&self, req: &Incoming<'_>) -> Response {
         let form = req.form();
         if let Err(resp) = self.client_credentials(req, &form) {
-            return resp;
+            return *resp;
         }
         bump(&self.counters.revocations);
         if let Some(token) = form_value(&form, "token") {
