@@ -55,24 +55,37 @@ impl Setup {
         self.dir.path().join("config").join("tokens.json")
     }
 
-    fn start(&self) -> Running {
-        let (base, redirect) = (self.sim.fhir_base().to_string(), self.redirect.to_string());
-        let (out, tokens) = (self.out(), self.tokens());
-        let args = [
+    /// `--fhir-base`, `--client-id`, `--redirect-uri`, `--out` and `--tokens` for this setup, then `extra`.
+    fn args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = [
             "--fhir-base",
-            &base,
+            self.sim.fhir_base().as_str(),
             "--client-id",
             CLIENT_ID,
             "--redirect-uri",
-            &redirect,
+            self.redirect.as_str(),
             "--out",
-            out.to_str().unwrap(),
+            self.out().to_str().unwrap(),
             "--tokens",
-            tokens.to_str().unwrap(),
+            self.tokens().to_str().unwrap(),
             "--timeout",
             "120",
-        ];
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    }
+
+    fn start_with(&self, extra: &[&str]) -> Running {
+        let args = self.args(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Running::start("connect", &args, &[(SECRET_ENV, SECRET)])
+    }
+
+    fn start(&self) -> Running {
+        self.start_with(&[])
     }
 }
 
@@ -258,6 +271,40 @@ async fn connect_exports_everything_then_refreshes_instead_of_asking_the_member_
     secrets.extend(second_tokens);
     assert_never_printed(&first, &secrets);
     assert_never_printed(&second, &secrets);
+
+    // --disconnect: revoked at the payer (RFC 7009) and forgotten here; the next run would ask the member again.
+    let revocations = sim.counts().revocations;
+    let third = setup.start_with(&["--disconnect"]).finish().await;
+    third.assert_success();
+    assert!(third.stdout.contains("Revoked at"), "{}", third.stdout);
+    assert!(sim.counts().revocations > revocations);
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(&tokens_path).unwrap()).unwrap();
+    assert_eq!(file["entries"], serde_json::json!({}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_redirect_uri_it_cannot_listen_on_connect_takes_the_pasted_callback() {
+    // An https redirect URI, as most payers require in production: connect cannot receive it, the user pastes it.
+    let redirect = Url::parse("https://app.example/patient-access/callback").unwrap();
+    let setup = Setup {
+        sim: simulator(&redirect).await,
+        redirect,
+        dir: TempDir::new("connect-paste"),
+    };
+    let args = setup.args(&[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut run = Running::start_interactive("connect", &args, &[(SECRET_ENV, SECRET)]);
+    let authorize = Url::parse(&run.line_starting_with("AUTHORIZE_URL=").await).unwrap();
+    // The member's browser ends up on the app's https page; they copy the address bar into the terminal.
+    let callback = setup.sim.login(&authorize).await.unwrap();
+    assert_eq!(callback.host_str(), Some("app.example"));
+    run.type_line(callback.as_str());
+    let output = run.finish().await;
+    output.assert_success();
+    assert!(output.stderr.contains("paste it here"), "{}", output.stderr);
+    assert_eq!(setup.sim.counts().token_code_exchanges, 1);
+    assert_export(&setup);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

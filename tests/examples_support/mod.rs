@@ -2,9 +2,9 @@
 //! lines can be awaited while it runs.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -87,6 +87,7 @@ impl Output {
 /// A running example: stdout lines arrive on a channel as they are printed; stderr is collected.
 pub struct Running {
     child: Child,
+    stdin: Option<ChildStdin>,
     lines: mpsc::UnboundedReceiver<String>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
@@ -94,11 +95,32 @@ pub struct Running {
 }
 
 impl Running {
+    /// Starts `name` with no input.
     pub fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(name, args, env, false)
+    }
+
+    /// Starts `name` with a stdin that [`type_line`](Self::type_line) writes to.
+    pub fn start_interactive(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(name, args, env, true)
+    }
+
+    /// Types `line` and Enter on the example's stdin.
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("started with start_interactive");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn spawn(name: &str, args: &[&str], env: &[(&str, &str)], interactive: bool) -> Self {
         let mut command = Command::new(example(name));
         command
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(if interactive {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Never a real browser, whatever the developer's desktop has; nor their log settings.
@@ -109,6 +131,7 @@ impl Running {
             command.env(k, v);
         }
         let mut child = command.spawn().unwrap();
+        let stdin = child.stdin.take();
         let (tx, lines) = mpsc::unbounded_channel();
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -136,6 +159,7 @@ impl Running {
         ];
         Self {
             child,
+            stdin,
             lines,
             stdout,
             stderr,
