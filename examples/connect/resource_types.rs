@@ -75,7 +75,7 @@ macro_rules! by_name {
 
 by_name!(
     patient compartment: AllergyIntolerance, CarePlan, CareTeam, Condition, Device, DiagnosticReport,
-        DocumentReference, Encounter, Goal, Immunization, MedicationDispense, MedicationRequest,
+        DocumentReference, Encounter, Goal, Immunization, List, MedicationDispense, MedicationRequest,
         MedicationStatement, Observation, Procedure, QuestionnaireResponse, RelatedPerson, ServiceRequest,
         Specimen;
     referenced: Organization, Practitioner, PractitionerRole, Location, Medication,
