@@ -8,11 +8,12 @@
 //! # Contents
 //!
 //! 1. [The flow, end to end](#the-flow-end-to-end)
-//! 2. [Payer adapters](#payer-adapters)
-//! 3. [Keeping tokens: sessions and stores](#keeping-tokens-sessions-and-stores)
-//! 4. [Errors](#errors)
-//! 5. [Security properties](#security-properties)
-//! 6. [Logging](#logging)
+//! 2. [Reading the member's data](#reading-the-members-data)
+//! 3. [Payer adapters](#payer-adapters)
+//! 4. [Keeping tokens: sessions and stores](#keeping-tokens-sessions-and-stores)
+//! 5. [Errors](#errors)
+//! 6. [Security properties](#security-properties)
+//! 7. [Logging](#logging)
 //!
 //! # The flow, end to end
 //!
@@ -79,6 +80,43 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Reading the member's data
+//!
+//! A [`FhirClient`] reads one member's data from the adapter's FHIR base, typed by `fhir-c4bb`, asking a
+//! [`TokenSource`] (the member's [`Session`]) for a valid token before every request, refreshing once after a
+//! 401. Searches are [`SearchStream`]s that follow every `next` link (only to the FHIR origin), one page in
+//! memory at a time; the [`OperationOutcome`](fhir_c4bb::OperationOutcome)s a payer puts inside a Bundle arrive
+//! as [`SearchItem::Warning`]s instead of being dropped. 429 and 503 are retried within the adapter's
+//! [`RatePolicy`], honouring `Retry-After`. For many members, share one [`FhirPool`].
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use futures::TryStreamExt;
+//! use smart_core::fhir::{EobQuery, FhirClient, SearchItem};
+//! use smart_core::{PayerAdapter, Session};
+//!
+//! # async fn sync(adapter: Arc<dyn PayerAdapter>, session: Session) -> smart_core::Result<()> {
+//! let fhir = FhirClient::builder(adapter).token_source(Arc::new(session)).build()?;
+//!
+//! let patient = fhir.patient().await?; // Patient/{the id the token response named}
+//! let coverage = fhir.coverage().collect_all().await?; // every page, sorted into matches and warnings
+//! println!("{:?}: {} coverages", patient.display_name(), coverage.matches.len());
+//!
+//! // Claims updated since the last sync, streamed page by page.
+//! let mut claims = fhir.explanation_of_benefits(EobQuery::new().last_updated("ge2025-01-01"));
+//! while let Some(item) = claims.try_next().await? {
+//!     match item {
+//!         SearchItem::Match(eob) => {
+//!             let row = eob.claim_row(); // service date, type, provider, billed, plan paid, member owes
+//!             println!("{:?} {} {:?}", row.service_date, row.claim_type, row.member_owes);
+//!         }
+//!         SearchItem::Warning(outcome) => eprintln!("the payer warns: {outcome:?}"),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # Payer adapters
 //!
 //! [`Standard`] needs only a FHIR base URL and follows the SMART App Launch specification: discovery at
@@ -122,8 +160,9 @@
 //!
 //! # Logging
 //!
-//! Every HTTP call runs in a `tracing` span `smart_core.http` with the method, the URL without its query, the
-//! stage and the status. Headers and bodies are never logged.
+//! Every HTTP call runs in a `tracing` span `smart_core.http` (level DEBUG) with the method, the URL without its
+//! query, the stage and the status; FHIR reads also run in a span `fhir.request` (level INFO) with the path, the
+//! status, the attempt and any retry wait. Headers, query values and bodies are never logged.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,0 +1,521 @@
+//! The export: every resource the member can read, as `<ResourceType>.ndjson` in the output folder, with a
+//! progress line on stderr.
+//!
+//! What is read: the member's Patient, Coverage and ExplanationOfBenefit (always), every other Patient-compartment
+//! type the payer lists (searched with `?patient={id}`), and the Organizations, Practitioners, ... that those
+//! resources reference, where the payer lists those types. Files are written by a dedicated thread (file I/O stays
+//! off the async runtime) as `<Type>.ndjson.partial` and renamed only when the whole export succeeded, so a failed
+//! run leaves the previous export intact.
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::error::Error as StdError;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fhir_c4bb::Resource;
+use futures::TryStreamExt;
+use serde_json::Value;
+use smart_core::PayerAdapter;
+use smart_core::fhir::{EobQuery, FhirClient, SearchItem, SearchParams};
+use tokio::sync::mpsc;
+
+use crate::resource_types::{self, Items, REFERENCED, SEARCHED, erase, is_plain_type_name};
+
+pub type Failure = Box<dyn StdError + Send + Sync>;
+
+/// Read for every member, whatever the payer lists.
+const CORE: &[&str] = &["Patient", "Coverage", "ExplanationOfBenefit"];
+
+/// Which resource types to read, and how.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Searched with `?patient={id}`, beyond the core three.
+    pub searched: Vec<String>,
+    /// Read where referenced.
+    pub referenced: Vec<String>,
+    /// Listed by the payer, but neither in the Patient compartment nor referenced by it (e.g. `Medication`
+    /// when not referenced, `Provenance`, terminology).
+    pub skipped: Vec<String>,
+}
+
+impl Plan {
+    /// Sorts the payer's resource types into what to search, what to read by reference, and what to skip.
+    pub fn from_listed(listed: &[String]) -> Self {
+        let mut plan = Plan::default();
+        let mut seen = HashSet::new();
+        for name in listed.iter().filter(|n| seen.insert(n.as_str())) {
+            if CORE.contains(&name.as_str()) {
+                continue;
+            }
+            let bucket = if SEARCHED.contains(&name.as_str()) {
+                &mut plan.searched
+            } else if REFERENCED.contains(&name.as_str()) {
+                &mut plan.referenced
+            } else {
+                &mut plan.skipped
+            };
+            bucket.push(name.clone());
+        }
+        plan
+    }
+}
+
+/// The resource types the payer's CapabilityStatement (`{base}/metadata`, public) lists as searchable or readable.
+pub async fn listed_types(
+    http: &reqwest::Client,
+    adapter: &dyn PayerAdapter,
+) -> Result<Vec<String>, String> {
+    const MAX_BYTES: usize = 8 * 1024 * 1024;
+    let url = format!(
+        "{}/metadata",
+        adapter.fhir_base().as_str().trim_end_matches('/')
+    );
+    // No Authorization header: metadata is public, and the bearer token goes to the FHIR client only.
+    let mut response = http
+        .get(&url)
+        .header(reqwest::header::ACCEPT, adapter.fhir_accept())
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {}", e.without_url()))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("{url}: {}", e.without_url()))?
+    {
+        if body.len() + chunk.len() > MAX_BYTES {
+            return Err(format!("{url}: larger than {MAX_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let doc: Value = serde_json::from_slice(&body)
+        .map_err(|e| format!("{url}: not a JSON CapabilityStatement ({e})"))?;
+    let offered = |resource: &Value| {
+        resource["interaction"].as_array().is_none_or(|list| {
+            list.iter()
+                .any(|i| matches!(i["code"].as_str(), Some("search-type" | "read")))
+        })
+    };
+    let types: Vec<String> = doc["rest"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|rest| rest["resource"].as_array().into_iter().flatten())
+        .filter(|r| offered(r))
+        .filter_map(|r| r["type"].as_str().map(str::to_owned))
+        .collect();
+    if types.is_empty() {
+        return Err(format!("{url}: lists no resource types"));
+    }
+    Ok(types)
+}
+
+/// What an export wrote.
+#[derive(Debug)]
+pub struct Report {
+    pub patient_id: String,
+    /// Lines per resource type.
+    pub files: BTreeMap<String, usize>,
+    /// Types or references that could not be read (the export is still written).
+    pub failures: Vec<String>,
+    /// `OperationOutcome`s the payer put inside its search results.
+    pub warnings: usize,
+}
+
+/// Reads everything in `plan` for the member and writes it under `dir`.
+pub async fn export(fhir: &FhirClient, plan: &Plan, dir: &Path) -> Result<Report, Failure> {
+    let patient_id = fhir.patient_id().await?;
+    let mut sink = Sink::open(dir, fhir.adapter().fhir_base().as_str())?;
+    let steps = CORE.len() + plan.searched.len() + usize::from(!plan.referenced.is_empty());
+    let mut progress = Progress::new(steps);
+    let mut failures = Vec::new();
+
+    progress.begin("Patient");
+    let patient = fhir.patient().await?;
+    sink.put(Resource::Patient(Box::new(patient))).await?;
+    progress.add(1);
+    progress.end();
+
+    progress.begin("Coverage");
+    let coverage = erase(fhir.coverage(), |c| Resource::Coverage(Box::new(c)));
+    drain(coverage, &mut sink, &mut progress).await?;
+    progress.end();
+
+    progress.begin("ExplanationOfBenefit");
+    let claims = fhir.explanation_of_benefits(EobQuery::new());
+    let claims = erase(claims, |e| Resource::ExplanationOfBenefit(Box::new(e)));
+    drain(claims, &mut sink, &mut progress).await?;
+    progress.end();
+
+    for name in &plan.searched {
+        progress.begin(name);
+        let params = SearchParams::new().param("patient", &patient_id);
+        if let Some(items) = resource_types::search(fhir, name, params) {
+            // A type the payer lists but will not serve this member (scopes, a 403) does not sink the export;
+            // losing the authorization does.
+            if let Err(e) = drain(items, &mut sink, &mut progress).await {
+                match e.downcast::<smart_core::Error>() {
+                    Ok(e) => fatal_or_note(*e, name, &mut failures)?,
+                    Err(output) => return Err(output),
+                }
+            }
+        }
+        progress.end();
+    }
+
+    if !plan.referenced.is_empty() {
+        progress.begin("referenced resources");
+        let wanted: Vec<(String, String)> = sink
+            .references
+            .iter()
+            .filter(|(ty, _)| plan.referenced.contains(ty))
+            .filter(|key| !sink.written.contains(*key))
+            .cloned()
+            .collect();
+        for (ty, id) in wanted {
+            match resource_types::read(fhir, &ty, &id).await {
+                Some(Ok(resource)) => {
+                    sink.put(resource).await?;
+                    progress.add(1);
+                }
+                // Dangling references are common in payer data.
+                Some(Err(e)) => fatal_or_note(e, &format!("{ty}/{id}"), &mut failures)?,
+                None => {}
+            }
+        }
+        progress.end();
+    }
+
+    let files = sink.commit().await?;
+    Ok(Report {
+        patient_id,
+        files,
+        failures,
+        warnings: sink.warnings,
+    })
+}
+
+fn fatal_or_note(
+    e: smart_core::Error,
+    what: &str,
+    failures: &mut Vec<String>,
+) -> Result<(), Failure> {
+    if e.requires_reauthorization() {
+        return Err(e.into());
+    }
+    let hint = e
+        .hint()
+        .map(|h| format!(" (hint: {h})"))
+        .unwrap_or_default();
+    failures.push(format!("{what}: {e}{hint}"));
+    Ok(())
+}
+
+async fn drain(mut items: Items, sink: &mut Sink, progress: &mut Progress) -> Result<(), Failure> {
+    while let Some(item) = items.try_next().await? {
+        let wrote = match item {
+            SearchItem::Match(r) | SearchItem::Included(r) => sink.put(r).await,
+            SearchItem::Warning(outcome) => {
+                sink.warnings += 1;
+                for issue in &outcome.issue {
+                    eprintln!(
+                        "\nwarning from the payer: {} {}: {}",
+                        issue.severity.as_deref().unwrap_or("?"),
+                        issue.code.as_deref().unwrap_or("?"),
+                        issue.diagnostics.as_deref().unwrap_or("")
+                    );
+                }
+                sink.put(Resource::OperationOutcome(outcome)).await
+            }
+            _ => Ok(false),
+        };
+        if wrote? {
+            progress.add(1);
+        }
+    }
+    Ok(())
+}
+
+enum Msg {
+    Line { file: String, json: String },
+    Commit,
+}
+
+/// Deduplicates resources, collects their references, and hands lines to the writer thread.
+struct Sink {
+    tx: Option<mpsc::Sender<Msg>>,
+    thread: Option<std::thread::JoinHandle<io::Result<BTreeMap<String, usize>>>>,
+    fhir_base: String,
+    written: HashSet<(String, String)>,
+    references: BTreeSet<(String, String)>,
+    warnings: usize,
+}
+
+impl Sink {
+    fn open(dir: &Path, fhir_base: &str) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        let (tx, rx) = mpsc::channel(256);
+        let dir = dir.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("ndjson-writer".into())
+            .spawn(move || write_files(&dir, rx))?;
+        Ok(Self {
+            tx: Some(tx),
+            thread: Some(thread),
+            fhir_base: fhir_base.trim_end_matches('/').to_owned(),
+            written: HashSet::new(),
+            references: BTreeSet::new(),
+            warnings: 0,
+        })
+    }
+
+    /// Queues `resource` for its type's file; `Ok(false)` when the same type and id was already written.
+    async fn put(&mut self, resource: Resource) -> Result<bool, Failure> {
+        let ty = resource.resource_type().to_owned();
+        if let Some(id) = resource.id()
+            && !self.written.insert((ty.clone(), id.to_owned()))
+        {
+            return Ok(false);
+        }
+        let value = serde_json::to_value(&resource)?;
+        collect_references(&value, &self.fhir_base, &mut self.references);
+        // The file name comes from the payer's data: only a plain type name may become one.
+        let file = if is_plain_type_name(&ty) {
+            ty
+        } else {
+            "_UnrecognizedType".to_owned()
+        };
+        let msg = Msg::Line {
+            file,
+            json: value.to_string(),
+        };
+        let sent = match &self.tx {
+            Some(tx) => tx.send(msg).await.is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(self.writer_error().await.into());
+        }
+        Ok(true)
+    }
+
+    /// Renames every `.partial` file into place; returns the line count per type.
+    async fn commit(&mut self) -> Result<BTreeMap<String, usize>, Failure> {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Msg::Commit).await;
+        }
+        Ok(self.join().await?)
+    }
+
+    async fn writer_error(&mut self) -> io::Error {
+        self.tx = None;
+        match self.join().await {
+            Err(e) => e,
+            Ok(_) => io::Error::other("the NDJSON writer stopped"),
+        }
+    }
+
+    async fn join(&mut self) -> io::Result<BTreeMap<String, usize>> {
+        let thread = self
+            .thread
+            .take()
+            .ok_or_else(|| io::Error::other("the NDJSON writer already stopped"))?;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .map_err(io::Error::other)?
+            .map_err(|_| io::Error::other("the NDJSON writer panicked"))?
+    }
+}
+
+/// Every `Type/id` this resource references (relative, or absolute under the FHIR base).
+fn collect_references(value: &Value, fhir_base: &str, out: &mut BTreeSet<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                if key == "reference"
+                    && let Value::String(r) = v
+                {
+                    let relative = r
+                        .strip_prefix(fhir_base)
+                        .and_then(|rest| rest.strip_prefix('/'))
+                        .unwrap_or(r);
+                    if let Some((ty, id)) = relative.split_once('/')
+                        && is_plain_type_name(ty)
+                        && is_fhir_id(id)
+                    {
+                        out.insert((ty.to_owned(), id.to_owned()));
+                    }
+                } else {
+                    collect_references(v, fhir_base, out);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| collect_references(v, fhir_base, out)),
+        _ => {}
+    }
+}
+
+/// The FHIR id syntax: `[A-Za-z0-9\-\.]{1,64}`.
+fn is_fhir_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// The `.partial` files being written; removed on drop unless renamed into place.
+struct Files {
+    dir: PathBuf,
+    open: BTreeMap<String, (BufWriter<File>, usize)>,
+}
+
+impl Files {
+    fn partial(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.ndjson.partial"))
+    }
+    fn complete(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.ndjson"))
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        for name in self.open.keys() {
+            let _ = fs::remove_file(self.partial(name));
+        }
+    }
+}
+
+fn write_files(dir: &Path, mut rx: mpsc::Receiver<Msg>) -> io::Result<BTreeMap<String, usize>> {
+    let mut files = Files {
+        dir: dir.to_owned(),
+        open: BTreeMap::new(),
+    };
+    let mut committed = false;
+    while let Some(msg) = rx.blocking_recv() {
+        let (file, json) = match msg {
+            Msg::Line { file, json } => (file, json),
+            Msg::Commit => {
+                committed = true;
+                break;
+            }
+        };
+        let partial = files.partial(&file);
+        let (writer, lines) = match files.open.entry(file) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert((BufWriter::new(File::create(partial)?), 0)),
+        };
+        writer.write_all(json.as_bytes())?;
+        writer.write_all(b"\n")?;
+        *lines += 1;
+    }
+    if !committed {
+        // The export failed: `files` drops the partial files, the previous export stays.
+        return Err(io::Error::other("the export did not complete"));
+    }
+    let mut counts = BTreeMap::new();
+    let names: Vec<String> = files.open.keys().cloned().collect();
+    for name in names {
+        if let Some((writer, lines)) = files.open.get_mut(&name) {
+            writer.flush()?;
+            writer.get_ref().sync_all()?;
+            counts.insert(name.clone(), *lines);
+        }
+        fs::rename(files.partial(&name), files.complete(&name))?;
+        files.open.remove(&name);
+    }
+    // A type this run read nothing of must not keep last run's file (only names this program writes).
+    let ours = CORE
+        .iter()
+        .chain(SEARCHED)
+        .chain(REFERENCED)
+        .chain(&["OperationOutcome", "_UnrecognizedType"]);
+    for name in ours.filter(|n| !counts.contains_key(**n)) {
+        match fs::remove_file(files.complete(name)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// One line on stderr: a bar over the steps, the current type and how many of it so far. Plain lines when stderr
+/// is not a terminal (logs, CI).
+struct Progress {
+    live: bool,
+    steps: usize,
+    step: usize,
+    label: String,
+    count: usize,
+    drawn: Option<Instant>,
+}
+
+impl Progress {
+    fn new(steps: usize) -> Self {
+        Self {
+            live: io::stderr().is_terminal(),
+            steps,
+            step: 0,
+            label: String::new(),
+            count: 0,
+            drawn: None,
+        }
+    }
+
+    fn begin(&mut self, label: &str) {
+        self.step += 1;
+        self.label = label.to_owned();
+        self.count = 0;
+        self.draw(true);
+    }
+
+    fn add(&mut self, n: usize) {
+        self.count += n;
+        self.draw(false);
+    }
+
+    fn end(&mut self) {
+        if self.live {
+            self.draw(true);
+            eprintln!();
+        } else {
+            eprintln!(
+                "[{}/{}] {}: {}",
+                self.step, self.steps, self.label, self.count
+            );
+        }
+    }
+
+    fn draw(&mut self, force: bool) {
+        const WIDTH: usize = 24;
+        if !self.live
+            || (!force
+                && self
+                    .drawn
+                    .is_some_and(|t| t.elapsed() < Duration::from_millis(80)))
+        {
+            return;
+        }
+        self.drawn = Some(Instant::now());
+        let filled = WIDTH * self.step.min(self.steps) / self.steps.max(1);
+        eprint!(
+            "\r\x1b[K[{}{}] {}/{} {}: {}",
+            "#".repeat(filled),
+            "-".repeat(WIDTH - filled),
+            self.step,
+            self.steps,
+            self.label,
+            self.count
+        );
+        let _ = io::stderr().flush();
+    }
+}

@@ -1,0 +1,113 @@
+//! The examples that need no network run as CI runs them, and print what the simulated payer serves: the
+//! quickstart's member, one claims-table row per EOB and the exact totals; custom_payer's quirk pair.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod examples_support;
+mod support;
+
+use fhir_c4bb::Decimal;
+use fhir_c4bb::money::ClaimsTable;
+use payer_quirks::simulator::SimOptions;
+
+/// The three numbers of a `Totals` line (billed, plan paid, member owes), as exact decimals.
+fn totals(line: &str) -> Vec<Decimal> {
+    line.split_whitespace()
+        .filter_map(|w| w.parse::<Decimal>().ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn quickstart_prints_the_member_every_claim_and_the_exact_totals() {
+    // What the simulated Aetna serves, read through the SDK here, independently of the example.
+    let sim = payer_quirks::aetna::simulator::start(SimOptions::default())
+        .await
+        .unwrap();
+    let (_, tokens) = support::connect(&sim, sim.adapter()).await;
+    let served = support::sync(&support::fhir(sim.adapter(), tokens), None)
+        .await
+        .unwrap();
+    let table = ClaimsTable::from_eobs(&served.eobs);
+    let name = served.patient.display_name().unwrap();
+
+    let output = examples_support::run("quickstart", &[], &[]).await;
+    output.assert_success();
+    let stdout = &output.stdout;
+
+    assert!(
+        stdout.contains(&format!("Name           {name}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("FHIR id        {}", sim.member().patient_id)));
+    assert!(stdout.contains(&format!("Coverage ({})", sim.member().coverage_count())));
+    assert!(stdout.contains(&format!("Claims ({})", sim.member().eob_count())));
+
+    // One row per claim served, between the header and the totals.
+    let lines: Vec<&str> = stdout.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("Service date"))
+        .expect("a claims header");
+    let totals_at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("Totals"))
+        .expect("a totals line");
+    assert_eq!(totals_at - header - 1, sim.member().eob_count(), "{stdout}");
+    for row in &lines[header + 1..totals_at] {
+        let date = row.split_whitespace().next().unwrap();
+        assert!(
+            date == "-" || date.len() == 10,
+            "a service date column: {row}"
+        );
+    }
+
+    // The totals are the exact sums (no floating point on the way).
+    let printed = totals(lines[totals_at]);
+    let expected: Vec<Decimal> = [
+        &table.billed_total,
+        &table.plan_paid_total,
+        &table.member_owes_total,
+    ]
+    .iter()
+    .map(|m| m.as_ref().and_then(|m| m.value.clone()).unwrap())
+    .collect();
+    assert_eq!(printed, expected, "{}", lines[totals_at]);
+    assert!(lines[totals_at].contains("(USD)"));
+
+    // The walkthrough shows the authorize and callback URLs, but never a code or state value.
+    for line in stdout
+        .lines()
+        .filter(|l| l.contains("code=") || l.contains("state="))
+    {
+        for part in line.split(['?', '&', ' ']) {
+            if let Some((k, v)) = part.split_once('=')
+                && (k.ends_with("code") || k.ends_with("state") || k.ends_with("code_challenge"))
+            {
+                assert_eq!(v, "[hidden]", "{line}");
+            }
+        }
+    }
+    assert!(stdout.contains("code_challenge_method=S256"));
+    assert!(stdout.contains("skin=skin13"), "Aetna's quirk is visible");
+}
+
+#[tokio::test]
+async fn custom_payer_shows_the_quirk_pair() {
+    let sim = payer_quirks::elevance::simulator::start(SimOptions::default())
+        .await
+        .unwrap();
+    let output = examples_support::run("custom_payer", &[], &[]).await;
+    output.assert_success();
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", output.stdout);
+    // The quirk-blind adapter is refused at the first FHIR read...
+    assert!(
+        lines[0].starts_with("standard: failed:") && lines[0].contains("HTTP 406"),
+        "{}",
+        lines[0]
+    );
+    // ...the downstream adapter reads every claim the simulator serves.
+    assert_eq!(
+        lines[1],
+        format!("Acme Health: {} claims read", sim.member().eob_count())
+    );
+}
