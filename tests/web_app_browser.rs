@@ -123,7 +123,9 @@ impl Fixture {
 
     /// Stops the app and starts a new one on the same port and the same SQLite file.
     async fn restart(&mut self) {
+        let stopping = std::time::Instant::now();
         self.app.take().unwrap().stop().await.unwrap();
+        eprintln!("the app stopped in {:?}", stopping.elapsed());
         let mut attempts = 0;
         let listener = loop {
             match TcpListener::bind(("127.0.0.1", self.port)).await {
@@ -370,12 +372,10 @@ async fn assert_claims_page(c: &Client, key: &str, served: &Served) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_connects_aetna_and_cigna_in_chromium_and_the_claims_survive_a_restart() {
-    let mut f = Fixture::start("browser").await;
-    let served_aetna = served(&f.aetna).await;
-    let served_cigna = served(&f.cigna).await;
-    let fixture = &mut f;
     with_browser("web_app_browser", |c| async move {
-        let f = fixture;
+        let f = &mut Fixture::start("browser").await;
+        let served_aetna = served(&f.aetna).await;
+        let served_cigna = served(&f.cigna).await;
         let served = |key: &str| {
             if key == "aetna" {
                 &served_aetna
@@ -528,9 +528,9 @@ async fn a_member_connects_aetna_and_cigna_in_chromium_and_the_claims_survive_a_
         find(&c, "[data-not-connected]").await;
         assert!(c.find(Locator::Css("table.claims")).await.is_err());
         assert_eq!(f.cigna.counts().fhir_requests, fhir_before);
+        f.app.take().unwrap().stop().await.unwrap();
     })
     .await;
-    f.app.take().unwrap().stop().await.unwrap();
 }
 
 // ---- Without a browser ----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 //! with fantoccini. In CI a missing browser fails the test; on a developer's machine it is a loud skip.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,7 +51,9 @@ pub async fn start(test: &str) -> Option<Chromium> {
                 panic!("CI is set and the browser test cannot run: {message}");
             }
             let bar = "!".repeat(100);
-            eprintln!(
+            // Straight to the stderr handle: libtest captures eprintln! of a passing test, and this must show.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n{bar}\n!! SKIPPED {test}: {message}\n!! The web app's browser test did NOT run.\n{bar}\n"
             );
             return None;
