@@ -728,4 +728,20 @@ async fn unknown_pages_and_payers_are_404_and_pages_carry_security_headers() {
     let r = http.get(f.url("/disconnect/aetna")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     f.app.take().unwrap().stop().await.unwrap();
+
+    // Served as https://: the session cookie is Secure and __Host- prefixed.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = f.config();
+    config.public_url = Some(Url::parse("https://app.example/").unwrap());
+    let https = app::serve(listener, config).await.unwrap();
+    assert_eq!(https.url().as_str(), "https://app.example/");
+    let r = http.get(format!("http://{addr}/")).send().await.unwrap();
+    let cookie = r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with(&format!("{}=", app::SECURE_SESSION_COOKIE))
+            && cookie.ends_with("; Secure"),
+        "{cookie}"
+    );
+    https.stop().await.unwrap();
 }

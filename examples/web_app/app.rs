@@ -9,8 +9,10 @@
 //! | `GET /claims/{payer}` | the member's EOBs as a table with totals (refreshing the token through the store) |
 //! | `POST /disconnect/{payer}` | revokes at the payer where it can, deletes the tokens |
 //!
-//! A browser is known by a random 256-bit cookie (`HttpOnly`, `SameSite=Lax`, `Secure` on HTTPS) that names a
-//! row in SQLite; nothing the app relies on is kept in the browser.
+//! A browser is known by a random 256-bit cookie (`HttpOnly`, `SameSite=Lax`, `Secure` and `__Host-` on HTTPS)
+//! that names a row in SQLite; nothing the app relies on is kept in the browser. Each new browser is a new app
+//! user here, to keep the example self-contained: a real app takes the user id from its own sign-in, and
+//! starts a new session id at that sign-in.
 
 // `#[path]` so that the same module tree loads from `main.rs` and from a test that includes this file.
 #[path = "store.rs"]
@@ -42,12 +44,16 @@ use url::Url;
 use store::{Db, DbError, SqliteTokenStore, WebSession};
 use views::{ClaimsPage, PayerItem, Warning};
 
-/// The name of the session cookie. Distinct from any payer's: on 127.0.0.1 the browser sends every port's
-/// cookies to every other port, so the app's and the simulators' cookies share one jar.
+/// The name of the session cookie on plain HTTP (loopback). Distinct from any payer's: on 127.0.0.1 the browser
+/// sends every port's cookies to every other port, so the app's and the simulators' cookies share one jar.
 pub const SESSION_COOKIE: &str = "pa_session";
 
+/// The name of the session cookie on HTTPS. The `__Host-` prefix makes the browser refuse it unless it is
+/// `Secure`, host-only and `Path=/`, so a sibling subdomain cannot plant a session of its choosing.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-pa_session";
+
 /// How long a browser session lasts.
-const SESSION_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+const SESSION_MAX_AGE: Duration = store::SESSION_RETENTION;
 
 /// A callback later than this after "Connect" is refused (payers' codes live a minute or ten).
 const PENDING_MAX_AGE: Duration = Duration::from_secs(15 * 60);
@@ -316,7 +322,7 @@ impl AppState {
 
     /// The browser's session, if its cookie names one.
     async fn session(&self, headers: &HeaderMap) -> Result<Option<WebSession>, PageError> {
-        match session_cookie(headers) {
+        match session_cookie(headers, self.cookie_name()) {
             Some(value) => Ok(self.0.db.find_session(value).await?),
             None => Ok(None),
         }
@@ -339,12 +345,21 @@ impl AppState {
         // Lax: sent on the payer's top-level redirect back to the callback, not on cross-site POSTs
         // (which is what keeps another site from disconnecting the member).
         let value = format!(
-            "{SESSION_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            "{}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            self.cookie_name(),
             SESSION_MAX_AGE.as_secs()
         );
         let header = HeaderValue::from_str(&value)
             .map_err(|_| PageError::Internal("session cookie is not a valid header".into()))?;
         Ok((session, Some(header)))
+    }
+
+    fn cookie_name(&self) -> &'static str {
+        if self.0.secure_cookies {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
     }
 
     /// The SDK session for this member's tokens at this payer.
@@ -357,14 +372,14 @@ impl AppState {
 }
 
 /// The value of the session cookie, if the request carries a well-formed one.
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+fn session_cookie<'h>(headers: &'h HeaderMap, cookie_name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == cookie_name)
         .map(|(_, value)| value)
         // 32 random bytes in base64url: anything else is not ours, and is not worth a database lookup.
         .filter(|v| {
@@ -732,5 +747,63 @@ impl IntoResponse for PageError {
             tracing::info!(error = ?self, "request refused");
         }
         page(status, views::error_page(&title, &message, hint.as_deref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookies: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for c in cookies {
+            h.append(header::COOKIE, HeaderValue::from_str(c).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_by_name_and_shape_only() {
+        let id = "A".repeat(43);
+        let jar = format!("sim_authz=x; {SESSION_COOKIE}={id}; other=y");
+        assert_eq!(
+            session_cookie(&headers(&[&jar]), SESSION_COOKIE),
+            Some(id.as_str())
+        );
+        // In a second Cookie header, too (HTTP/2 splits them).
+        let second = format!("{SESSION_COOKIE}={id}");
+        assert_eq!(
+            session_cookie(&headers(&["a=b", &second]), SESSION_COOKIE),
+            Some(id.as_str())
+        );
+        // The HTTPS name is a different cookie.
+        assert_eq!(
+            session_cookie(&headers(&[&jar]), SECURE_SESSION_COOKIE),
+            None
+        );
+        for bad in [
+            "A".repeat(42),
+            "A".repeat(44),
+            format!("{}=", "A".repeat(42)),
+            format!("{}\"", "A".repeat(42)),
+        ] {
+            let jar = format!("{SESSION_COOKIE}={bad}");
+            assert_eq!(
+                session_cookie(&headers(&[&jar]), SESSION_COOKIE),
+                None,
+                "{bad}"
+            );
+        }
+        assert_eq!(session_cookie(&HeaderMap::new(), SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn callback_urls_hang_off_the_public_url() {
+        let public = Url::parse("https://app.example/health/").unwrap();
+        assert_eq!(
+            callback_url(&public, "aetna-sandbox").unwrap().as_str(),
+            "https://app.example/health/callback/aetna-sandbox"
+        );
+        assert_eq!(token_key("u1", "cigna"), "u1:cigna");
     }
 }

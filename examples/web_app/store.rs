@@ -21,6 +21,9 @@ use smart_core::{
 /// How long a writer waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Sessions older than this are forgotten (the cookie's Max-Age in app.rs is the same 30 days).
+pub const SESSION_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Pending authorizations older than this are deleted when a new one is stored (the payer's login page and
 /// code expire long before).
 const PENDING_RETENTION: Duration = Duration::from_secs(3600);
@@ -145,6 +148,11 @@ impl Db {
         };
         let row = session.clone();
         self.call(move |c| {
+            // Sessions end after SESSION_RETENTION; forgetting them here keeps the table from growing.
+            c.execute(
+                "DELETE FROM web_sessions WHERE created_at < ?1",
+                params![unix_now() - secs(SESSION_RETENTION)],
+            )?;
             c.execute(
                 "INSERT INTO web_sessions (id_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
                 params![row.id_hash, row.user_id, unix_now()],
@@ -161,8 +169,8 @@ impl Db {
         self.call(move |c| {
             let user_id: Option<String> = c
                 .query_row(
-                    "SELECT user_id FROM web_sessions WHERE id_hash = ?1",
-                    params![id_hash],
+                    "SELECT user_id FROM web_sessions WHERE id_hash = ?1 AND created_at >= ?2",
+                    params![id_hash, unix_now() - secs(SESSION_RETENTION)],
                     |row| row.get(0),
                 )
                 .optional()?;
