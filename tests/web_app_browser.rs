@@ -160,6 +160,17 @@ impl Fixture {
     }
 }
 
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        // The database and its WAL files (the app that held them is stopped or about to be dropped).
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.database.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// What a simulator serves its member, read independently of the app: the test's own SMART connection
 /// (the simulator's scripted browser signs in), every EOB page, and fhir-c4bb's table over them.
 struct Served {
