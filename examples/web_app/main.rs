@@ -1,0 +1,177 @@
+//! A web backend on patient-access: a member clicks "Connect my insurer", signs in at the payer, comes back, and
+//! sees their claims, with tokens kept in SQLite and refreshed across restarts.
+//!
+//! ```sh
+//! cargo run --example web_app        # then open http://127.0.0.1:3000/
+//! ```
+//!
+//! With no settings it starts the Aetna and Cigna simulators in-process (their login pages are real HTML forms;
+//! the home page shows the test login), so it runs with no credentials. Settings, all optional:
+//!
+//! | Variable | Meaning | Default |
+//! |---|---|---|
+//! | `PATIENT_ACCESS_ADDR` | address to listen on | `127.0.0.1:3000` |
+//! | `PATIENT_ACCESS_PUBLIC_URL` | URL the browser reaches the app at (redirect URIs are `{it}callback/{payer}`) | `http://{ADDR}/` |
+//! | `PATIENT_ACCESS_DB` | the SQLite file | `target/web_app.sqlite3` |
+//! | `PATIENT_ACCESS_SIMULATORS` | `0` to leave the simulators out | on |
+//! | `PATIENT_ACCESS_<ID>_CLIENT_ID` | offer the real payer with adapter id `<ID>` (`AETNA_SANDBOX` for `aetna-sandbox`) | |
+//! | `PATIENT_ACCESS_<ID>_CLIENT_SECRET` | its client secret (omit for a public client) | |
+//!
+//! For a real payer, register `{PUBLIC_URL}callback/{adapter id}` as the redirect URI, e.g.
+//! `http://127.0.0.1:3000/callback/aetna-sandbox`.
+
+// `stop`, `addr` and `token_store` are for the test (tests/web_app_browser.rs), which runs the app in-process.
+#[allow(dead_code)]
+mod app;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use app::{Config, PayerConfig};
+use payer_quirks::simulator::{SimOptions, Simulator};
+use secrecy::SecretString;
+use url::Url;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // Display, with the causes it does not already say: what a developer needs to fix a setting.
+            let mut message = e.to_string();
+            let mut source = e.source();
+            while let Some(s) = source {
+                let cause = s.to_string();
+                if !message.contains(&cause) {
+                    message.push_str(&format!(": {cause}"));
+                }
+                source = s.source();
+            }
+            eprintln!("web_app: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,web_app=debug".into()),
+        )
+        .init();
+
+    let addr: SocketAddr = env("ADDR")
+        .unwrap_or_else(|| "127.0.0.1:3000".into())
+        .parse()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let public_url = match env("PUBLIC_URL") {
+        Some(u) => Url::parse(&u)?,
+        None => Url::parse(&format!("http://{}/", listener.local_addr()?))?,
+    };
+    let database = env("DB").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/web_app.sqlite3"
+        ))
+    });
+
+    let mut payers = Vec::new();
+    // Kept alive for as long as the app runs: a simulator stops when dropped.
+    let mut simulators: Vec<Simulator> = Vec::new();
+    if env("SIMULATORS").as_deref() != Some("0") {
+        for (sim, config) in start_simulators(&public_url).await? {
+            simulators.push(sim);
+            payers.push(config);
+        }
+    }
+    payers.extend(real_payers()?);
+    if payers.is_empty() {
+        return Err(
+            "no payer configured: enable the simulators or set PATIENT_ACCESS_<ID>_CLIENT_ID"
+                .into(),
+        );
+    }
+
+    let running = app::serve(
+        listener,
+        Config {
+            database: database.clone(),
+            public_url: Some(public_url.clone()),
+            payers,
+        },
+    )
+    .await?;
+    println!("\nOpen {} in your browser.", running.url());
+    println!("Tokens and sessions are kept in {}.", database.display());
+    for sim in &simulators {
+        println!(
+            "Simulator at {}: sign in as {} / {}",
+            sim.base_url(),
+            sim.member().username,
+            sim.member().password
+        );
+    }
+    running.wait().await?;
+    drop(simulators);
+    Ok(())
+}
+
+/// `PATIENT_ACCESS_{name}`, when set and not empty.
+fn env(name: &str) -> Option<String> {
+    std::env::var(format!("PATIENT_ACCESS_{name}"))
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// The Aetna and Cigna simulators, registered with this app's client id and redirect URIs.
+async fn start_simulators(public_url: &Url) -> Result<Vec<(Simulator, PayerConfig)>, BoxError> {
+    let mut started = Vec::new();
+    for (key, name) in [
+        ("aetna", "Aetna (simulator)"),
+        ("cigna", "Cigna (simulator)"),
+    ] {
+        let options = SimOptions::default().client(
+            "web-app-example",
+            "web-app-example-secret",
+            app::callback_url(public_url, key)?,
+        );
+        let sim = match key {
+            "aetna" => payer_quirks::aetna::simulator::start(options).await?,
+            _ => payer_quirks::cigna::simulator::start(options).await?,
+        };
+        let config = PayerConfig::new(key, sim.adapter(), sim.client_id())
+            .name(name)
+            .client_secret(sim.client_secret())
+            .login_hint(format!(
+                "Simulated payer: sign in as {} with password {}",
+                sim.member().username,
+                sim.member().password
+            ));
+        started.push((sim, config));
+    }
+    Ok(started)
+}
+
+/// Every payer of the directory whose `PATIENT_ACCESS_<ID>_CLIENT_ID` is set.
+fn real_payers() -> Result<Vec<PayerConfig>, BoxError> {
+    let mut payers = Vec::new();
+    for payer in payer_quirks::directory() {
+        for environment in &payer.environments {
+            let var = environment.id.to_ascii_uppercase().replace('-', "_");
+            let Some(client_id) = env(&format!("{var}_CLIENT_ID")) else {
+                continue;
+            };
+            let found = payer_quirks::by_id(&environment.id)
+                .ok_or_else(|| format!("no adapter {}", environment.id))?;
+            let mut config = PayerConfig::new(&environment.id, found.adapter, client_id);
+            if let Some(secret) = env(&format!("{var}_CLIENT_SECRET")) {
+                config = config.client_secret(SecretString::from(secret));
+            }
+            payers.push(config);
+        }
+    }
+    Ok(payers)
+}

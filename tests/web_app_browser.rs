@@ -1,0 +1,758 @@
+//! The web-app example (examples/web_app), run in-process against the Aetna and Cigna simulators.
+//!
+//! In a real headless Chromium, a member connects both payers through their HTML sign-in pages (Cigna's
+//! cookie-bound authorize step happens in the browser), sees exactly the claims and totals the simulators
+//! serve, and still sees them after the app restarts on the same SQLite file, with the access token refreshed
+//! through the store. Without a browser: forged, replayed and declined callbacks exchange nothing, and another
+//! browser sees nothing of the member's. The example's own module tests (the SQLite store's compare-and-swap
+//! under two concurrent writers, HTML escaping, money formatting) are compiled into this binary too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[allow(dead_code)]
+#[path = "../examples/web_app/app.rs"]
+mod app;
+#[path = "support/chromium.rs"]
+mod chromium;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::views::format_money;
+use app::{Config, PayerConfig, RunningApp};
+use fantoccini::{Client, Locator};
+use fhir_c4bb::money::ClaimsTable;
+use futures::FutureExt as _;
+use payer_quirks::simulator::{SimOptions, Simulator};
+use reqwest::StatusCode;
+use smart_core::fhir::{EobQuery, FhirClient};
+use smart_core::{SmartClient, StaticTokens};
+use tokio::net::TcpListener;
+use url::Url;
+
+const PAYERS: [&str; 2] = ["aetna", "cigna"];
+/// How long the browser may take to reach a page (a login, a callback, a claims page of three EOB pages).
+const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Two simulators, the app on a fixed port (their registered redirect URIs name it), and its SQLite file.
+struct Fixture {
+    aetna: Simulator,
+    cigna: Simulator,
+    database: PathBuf,
+    port: u16,
+    app: Option<RunningApp>,
+}
+
+fn public_url(port: u16) -> Url {
+    Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap()
+}
+
+impl Fixture {
+    async fn start(name: &str) -> Fixture {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let public = public_url(port);
+        let options = |key: &str| {
+            SimOptions::default().client(
+                "web-app-test",
+                "web-app test secret+/=",
+                app::callback_url(&public, key).unwrap(),
+            )
+        };
+        let aetna = payer_quirks::aetna::simulator::start(options("aetna"))
+            .await
+            .unwrap();
+        let cigna = payer_quirks::cigna::simulator::start(options("cigna"))
+            .await
+            .unwrap();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web_app_browser");
+        std::fs::create_dir_all(&dir).unwrap();
+        let database = dir.join(format!("{name}-{:016x}.sqlite3", rand::random::<u64>()));
+        let mut fixture = Fixture {
+            aetna,
+            cigna,
+            database,
+            port,
+            app: None,
+        };
+        fixture.app = Some(app::serve(listener, fixture.config()).await.unwrap());
+        fixture
+    }
+
+    fn sim(&self, key: &str) -> &Simulator {
+        match key {
+            "aetna" => &self.aetna,
+            "cigna" => &self.cigna,
+            other => panic!("no simulator {other}"),
+        }
+    }
+
+    fn name(key: &str) -> &'static str {
+        match key {
+            "aetna" => "Aetna (simulator)",
+            _ => "Cigna (simulator)",
+        }
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            database: self.database.clone(),
+            public_url: None,
+            payers: PAYERS
+                .iter()
+                .map(|key| {
+                    let sim = self.sim(key);
+                    PayerConfig::new(*key, sim.adapter(), sim.client_id())
+                        .name(Self::name(key))
+                        .client_secret(sim.client_secret())
+                        .login_hint(format!(
+                            "Simulated payer: sign in as {} with password {}",
+                            sim.member().username,
+                            sim.member().password
+                        ))
+                })
+                .collect(),
+        }
+    }
+
+    fn url(&self, path: &str) -> Url {
+        public_url(self.port).join(path).unwrap()
+    }
+
+    /// Stops the app and starts a new one on the same port and the same SQLite file.
+    async fn restart(&mut self) {
+        let stopping = std::time::Instant::now();
+        self.app.take().unwrap().stop().await.unwrap();
+        eprintln!("the app stopped in {:?}", stopping.elapsed());
+        let mut attempts = 0;
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(l) => break l,
+                Err(e) if attempts < 50 => {
+                    attempts += 1;
+                    eprintln!("port {} not free yet: {e}", self.port);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("could not bind port {} again: {e}", self.port),
+            }
+        };
+        self.app = Some(app::serve(listener, self.config()).await.unwrap());
+    }
+
+    /// `key → version` of every stored token row, read from the SQLite file itself.
+    fn token_versions(&self) -> BTreeMap<String, i64> {
+        let db = self.read_db();
+        let mut stmt = db.prepare("SELECT key, version FROM tokens").unwrap();
+        stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn read_db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            &self.database,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        // The database and its WAL files (the app that held them is stopped or about to be dropped).
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.database.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// What a simulator serves its member, read independently of the app: the test's own SMART connection
+/// (the simulator's scripted browser signs in), every EOB page, and fhir-c4bb's table over them.
+struct Served {
+    ids: BTreeSet<String>,
+    table: ClaimsTable,
+}
+
+async fn served(sim: &Simulator) -> Served {
+    let client = SmartClient::builder(sim.adapter())
+        .client_id(sim.client_id())
+        .client_secret(sim.client_secret())
+        .redirect_uri(sim.redirect_uri().as_str())
+        .unwrap()
+        .build()
+        .unwrap();
+    let request = client.authorize_url().await.unwrap();
+    let callback = sim.login(&request.url).await.unwrap();
+    let tokens = client
+        .exchange_code(&request.pending, callback.as_str())
+        .await
+        .unwrap();
+    let fhir = FhirClient::builder(sim.adapter())
+        .token_source(Arc::new(StaticTokens::new(tokens)))
+        .build()
+        .unwrap();
+    let eobs = fhir
+        .explanation_of_benefits(EobQuery::new())
+        .collect_all()
+        .await
+        .unwrap()
+        .matches;
+    let served = Served {
+        ids: eobs.iter().map(|e| e.id.clone().unwrap()).collect(),
+        table: ClaimsTable::from_eobs(&eobs),
+    };
+    assert_eq!(served.ids.len(), sim.member().eob_count());
+    assert_eq!(
+        served.ids,
+        sim.member()
+            .eob_ids
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+    );
+    let billed = served.table.billed_total.as_ref().unwrap();
+    assert!(
+        !billed.value.as_ref().unwrap().is_zero(),
+        "the simulator's claims have amounts"
+    );
+    served
+}
+
+// ---- In Chromium ----------------------------------------------------------------------------------------------
+
+/// Runs `body` with a browser, and closes the browser whether or not `body` panics.
+async fn with_browser<F, Fut>(test: &str, body: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(browser) = chromium::start(test).await else {
+        return;
+    };
+    let result = AssertUnwindSafe(body(browser.client.clone()))
+        .catch_unwind()
+        .await;
+    browser.close().await;
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn screenshot_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is `<target>/tmp`: the screenshots go to `<target>/web_app_screenshots`, where CI
+    // collects them.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("web_app_screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    let path = screenshot_dir().join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    eprintln!("screenshot: {}", path.display());
+}
+
+async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+    match c
+        .wait()
+        .at_most(PAGE_TIMEOUT)
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            let url = c.current_url().await;
+            let source = c.source().await.unwrap_or_default();
+            panic!("no {css} on {url:?}: {e}\n{source}")
+        }
+    }
+}
+
+/// From the home page: "Connect my insurer", the payer's sign-in and consent pages, back to the claims.
+async fn connect_in_browser(c: &Client, f: &Fixture, key: &str) {
+    let sim = f.sim(key);
+    c.goto(f.url("/").as_str()).await.unwrap();
+    find(c, &format!("a[data-connect='{key}']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    // The browser followed the app's redirect to the payer's /authorize, and from there to its sign-in page.
+    let username = find(c, "input[name='username']").await;
+    let here = c.current_url().await.unwrap();
+    assert_eq!(
+        here.origin(),
+        sim.base_url().origin(),
+        "at the payer: {here}"
+    );
+    if key == "cigna" {
+        // Cigna's /authorize set its cookie in this browser; the sign-in below succeeds only with it.
+        let cookie = c.get_named_cookie("sim_authz").await.unwrap();
+        assert!(!cookie.value().is_empty());
+    }
+    username.send_keys(&sim.member().username).await.unwrap();
+    find(c, "input[name='password']")
+        .await
+        .send_keys(&sim.member().password)
+        .await
+        .unwrap();
+    find(c, "input[type='submit']").await.click().await.unwrap();
+    find(c, "input[name='terms']").await.click().await.unwrap();
+    find(c, "input[name='decision'][value='allow']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    // The payer redirected to the app's callback, which exchanged the code and redirected to the claims.
+    find(c, "table.claims").await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        format!("/claims/{key}")
+    );
+}
+
+/// The claims page shows one row per EOB served, each with that EOB's amounts, and the served totals.
+async fn assert_claims_page(c: &Client, key: &str, served: &Served) {
+    find(c, "table.claims").await;
+    let rows = c
+        .execute(
+            "return Array.from(document.querySelectorAll('table.claims tbody tr')).map(tr => \
+             ({id: tr.dataset.eobId, cells: Array.from(tr.cells).map(td => td.textContent.trim())}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), served.ids.len(), "one row per EOB served");
+    let shown: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(shown, served.ids, "every EOB once");
+    for row in rows {
+        let id = row["id"].as_str().unwrap();
+        let expected = served
+            .table
+            .rows
+            .iter()
+            .find(|r| r.id.as_deref() == Some(id))
+            .unwrap();
+        let cells: Vec<&str> = row["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            cells[3..6],
+            [
+                format_money(expected.billed.as_ref()),
+                format_money(expected.plan_paid.as_ref()),
+                format_money(expected.member_owes.as_ref()),
+            ],
+            "row {id}"
+        );
+    }
+    for (total, expected) in [
+        ("billed", &served.table.billed_total),
+        ("plan-paid", &served.table.plan_paid_total),
+        ("member-owes", &served.table.member_owes_total),
+    ] {
+        let shown = find(c, &format!("td[data-total='{total}']"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(shown, format_money(expected.as_ref()), "{total} total");
+    }
+    let payer = find(c, "[data-payer-name]").await.text().await.unwrap();
+    assert_eq!(payer, Fixture::name(key));
+    let heading = find(c, "h1").await.text().await.unwrap();
+    assert!(heading.starts_with("Claims for "), "{heading}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_connects_aetna_and_cigna_in_chromium_and_the_claims_survive_a_restart() {
+    with_browser("web_app_browser", |c| async move {
+        let f = &mut Fixture::start("browser").await;
+        let served_aetna = served(&f.aetna).await;
+        let served_cigna = served(&f.cigna).await;
+        let served = |key: &str| {
+            if key == "aetna" {
+                &served_aetna
+            } else {
+                &served_cigna
+            }
+        };
+
+        // Home: both payers, neither connected; a session cookie the page's scripts cannot read.
+        c.goto(f.url("/").as_str()).await.unwrap();
+        for key in PAYERS {
+            let item = find(&c, &format!("li[data-payer='{key}']"))
+                .await
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                item.contains(Fixture::name(key)) && item.contains("Not connected"),
+                "{item}"
+            );
+        }
+        screenshot(&c, "home").await;
+        let cookie = c.get_named_cookie(app::SESSION_COOKIE).await.unwrap();
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.value().len(), 43);
+        let cookie_value = cookie.value().to_owned();
+
+        for key in PAYERS {
+            let sim = f.sim(key);
+            let before = sim.counts();
+            connect_in_browser(&c, f, key).await;
+            assert_claims_page(&c, key, served(key)).await;
+            screenshot(&c, &format!("{key}_claims")).await;
+            let after = sim.counts();
+            assert_eq!(
+                after.authorize,
+                before.authorize + 1,
+                "{key}: one /authorize, by the browser"
+            );
+            assert_eq!(after.logins, before.logins + 1, "{key}");
+            assert_eq!(
+                after.token_code_exchanges,
+                before.token_code_exchanges + 1,
+                "{key}"
+            );
+        }
+        // Cigna's fatal OperationOutcome inside a 200 searchset is shown, with what it means.
+        let warning = find(&c, "[data-warning]").await.text().await.unwrap();
+        assert!(warning.contains("CLCOM-006"), "{warning}");
+
+        // The database: one token row per payer for this member, nothing pending, no session cookie in clear.
+        let versions = f.token_versions();
+        assert_eq!(versions.len(), 2, "{versions:?}");
+        let user = versions
+            .keys()
+            .next()
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .to_owned();
+        for key in PAYERS {
+            assert_eq!(
+                versions.get(&format!("{user}:{key}")),
+                Some(&1),
+                "{versions:?}"
+            );
+        }
+        {
+            let db = f.read_db();
+            let count =
+                |sql: &str, arg: &str| -> i64 { db.query_row(sql, [arg], |r| r.get(0)).unwrap() };
+            assert_eq!(
+                count(
+                    "SELECT count(*) FROM web_sessions WHERE id_hash = ?1",
+                    &cookie_value
+                ),
+                0
+            );
+            assert_eq!(
+                count(
+                    "SELECT count(*) FROM web_sessions WHERE id_hash = ?1",
+                    &app::store::hash_session_id(&cookie_value)
+                ),
+                1
+            );
+            let pending: i64 = db
+                .query_row("SELECT count(*) FROM pending_authorizations", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(pending, 0, "the callback took the pending authorization");
+        }
+
+        // Restart the app on the same SQLite file while the payers expire every access token: the claims
+        // still load, after one refresh grant per payer whose result is saved (version 2).
+        f.restart().await;
+        f.aetna.expire_access_tokens();
+        f.cigna.expire_access_tokens();
+        for key in PAYERS {
+            let sim = f.sim(key);
+            let before = sim.counts();
+            c.goto(f.url(&format!("/claims/{key}")).as_str())
+                .await
+                .unwrap();
+            assert_claims_page(&c, key, served(key)).await;
+            let after = sim.counts();
+            assert_eq!(
+                after.token_refreshes,
+                before.token_refreshes + 1,
+                "{key}: one refresh grant"
+            );
+            assert!(
+                after.unauthorized > before.unauthorized,
+                "{key}: the expired token was refused first"
+            );
+            assert_eq!(after.logins, before.logins, "{key}: no new sign-in");
+            assert_eq!(
+                f.token_versions().get(&format!("{user}:{key}")),
+                Some(&2),
+                "{key}"
+            );
+            screenshot(&c, &format!("{key}_claims_after_restart")).await;
+        }
+
+        // Disconnect Aetna: revoked at the payer, gone from the database; Cigna stays connected.
+        c.goto(f.url("/").as_str()).await.unwrap();
+        let revocations = f.aetna.counts().revocations;
+        find(&c, "button[data-disconnect='aetna']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(&c, "a[data-connect='aetna']").await;
+        assert!(f.aetna.counts().revocations > revocations);
+        let versions = f.token_versions();
+        assert!(
+            !versions.contains_key(&format!("{user}:aetna")),
+            "{versions:?}"
+        );
+        assert!(
+            versions.contains_key(&format!("{user}:cigna")),
+            "{versions:?}"
+        );
+
+        // Another browser (no session cookie) sees none of this member's claims, and asks nothing of Cigna.
+        c.delete_all_cookies().await.unwrap();
+        let fhir_before = f.cigna.counts().fhir_requests;
+        c.goto(f.url("/claims/cigna").as_str()).await.unwrap();
+        find(&c, "[data-not-connected]").await;
+        assert!(c.find(Locator::Css("table.claims")).await.is_err());
+        assert_eq!(f.cigna.counts().fhir_requests, fhir_before);
+        f.app.take().unwrap().stop().await.unwrap();
+    })
+    .await;
+}
+
+// ---- Without a browser ----------------------------------------------------------------------------------------
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(r: &reqwest::Response) -> Url {
+    let l = r.headers()[reqwest::header::LOCATION].to_str().unwrap();
+    Url::parse(l)
+        .or_else(|_| Url::parse("http://placeholder/").unwrap().join(l))
+        .unwrap()
+}
+
+async fn get(http: &reqwest::Client, url: &Url) -> (StatusCode, String) {
+    let r = http.get(url.clone()).send().await.unwrap();
+    let status = r.status();
+    (status, r.text().await.unwrap())
+}
+
+/// `GET /connect/aetna`: the authorize URL the app redirects to.
+async fn start_connect(http: &reqwest::Client, f: &Fixture) -> Url {
+    let r = http.get(f.url("/connect/aetna")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    location(&r)
+}
+
+#[tokio::test]
+async fn forged_replayed_and_declined_callbacks_exchange_nothing_and_other_browsers_see_nothing() {
+    let mut f = Fixture::start("callbacks").await;
+    let sim = &f.aetna;
+    let exchanges = || sim.counts().token_code_exchanges;
+    let http = http_client();
+    let mut pages = Vec::new();
+
+    // A callback in a browser that never started a sign-in.
+    let (status, body) = get(&http, &f.url("/callback/aetna?code=abc&state=xyz")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("expired"), "{body}");
+
+    // "Connect": a session cookie, and a 303 to the payer's authorize URL with PKCE S256 and a state; the
+    // pending authorization stays on the server.
+    let r = http.get(f.url("/connect/aetna")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let set_cookie = r.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        set_cookie.starts_with(&format!("{}=", app::SESSION_COOKIE)),
+        "{set_cookie}"
+    );
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let authorize = location(&r);
+    assert_eq!(authorize.origin(), sim.base_url().origin());
+    let query: BTreeMap<String, String> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(
+        query["redirect_uri"],
+        app::callback_url(&public_url(f.port), "aetna")
+            .unwrap()
+            .as_str()
+    );
+    assert!(!query.contains_key("client_secret"));
+    assert!(
+        !set_cookie.contains(&query["state"]),
+        "the state stays server-side"
+    );
+
+    // A forged callback (wrong state) is refused, and spends the pending authorization: the real code that
+    // arrives afterwards is refused too, and nothing is exchanged at the payer.
+    let (status, body) = get(&http, &f.url("/callback/aetna?code=forged&state=forged")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("could not be verified"), "{body}");
+    let callback = sim.login(&authorize).await.unwrap();
+    let (status, _) = get(&http, &callback).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(exchanges(), 0);
+
+    // Start again: the member signs in, the callback exchanges the code once and sends them to the claims.
+    let authorize = start_connect(&http, &f).await;
+    let callback = sim.login(&authorize).await.unwrap();
+    let r = http.get(callback.clone()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r).path(), "/claims/aetna");
+    assert_eq!(exchanges(), 1);
+    let (status, claims) = get(&http, &f.url("/claims/aetna")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        claims.matches("<tr data-eob-id=").count(),
+        sim.member().eob_count()
+    );
+    pages.push(claims);
+
+    // The same callback again (back button, a leaked link): refused, not exchanged twice.
+    let (status, body) = get(&http, &callback).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    pages.push(body);
+    assert_eq!(exchanges(), 1);
+
+    // The member declines at the payer: a page that says so; the earlier connection is untouched.
+    let authorize = start_connect(&http, &f).await;
+    let declined = sim
+        .browser()
+        .deny_consent()
+        .login(&authorize)
+        .await
+        .unwrap();
+    assert!(
+        declined.query().unwrap().contains("error=access_denied"),
+        "{declined}"
+    );
+    let (status, body) = get(&http, &declined).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("did not share your data"), "{body}");
+    assert_eq!(exchanges(), 1);
+    let (status, claims) = get(&http, &f.url("/claims/aetna")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(claims.contains("<tr data-eob-id="));
+    pages.push(claims);
+
+    // Another browser: no session, so no claims, and no request to the payer.
+    let fhir_before = sim.counts().fhir_requests;
+    let (status, other) = get(&http_client(), &f.url("/claims/aetna")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        other.contains("data-not-connected") && !other.contains("data-eob-id"),
+        "{other}"
+    );
+    assert_eq!(sim.counts().fhir_requests, fhir_before);
+    // A cookie that names no session is no better.
+    let (_, forged) = get(&reqwest::Client::new(), &f.url("/claims/aetna")).await;
+    assert!(forged.contains("data-not-connected"));
+    let forged_cookie = http_client();
+    let r = forged_cookie
+        .get(f.url("/claims/aetna"))
+        .header(
+            reqwest::header::COOKIE,
+            format!("{}={}", app::SESSION_COOKIE, "A".repeat(43)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("data-not-connected"));
+
+    // No token ever reaches a page: the stored ones appear in none of the HTML served.
+    let stored: String = f
+        .read_db()
+        .query_row("SELECT tokens FROM tokens", [], |r| r.get(0))
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    for name in ["access_token", "refresh_token"] {
+        let token = stored[name].as_str().unwrap();
+        assert!(token.len() >= 20);
+        assert!(
+            pages.iter().all(|p| !p.contains(token)),
+            "{name} leaked into a page"
+        );
+    }
+    f.app.take().unwrap().stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_pages_and_payers_are_404_and_pages_carry_security_headers() {
+    let mut f = Fixture::start("headers").await;
+    let http = http_client();
+    for path in ["/nope", "/connect/unknown-payer", "/claims/unknown-payer"] {
+        let r = http.get(f.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let r = http.get(f.url("/")).send().await.unwrap();
+    let h = r.headers().clone();
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let body = r.text().await.unwrap();
+    for key in PAYERS {
+        assert!(body.contains(&format!("href=\"/connect/{key}\"")), "{body}");
+    }
+    let css = http.get(f.url("/style.css")).send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    // Disconnect is a POST only.
+    let r = http.get(f.url("/disconnect/aetna")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    f.app.take().unwrap().stop().await.unwrap();
+
+    // Served as https://: the session cookie is Secure and __Host- prefixed.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = f.config();
+    config.public_url = Some(Url::parse("https://app.example/").unwrap());
+    let https = app::serve(listener, config).await.unwrap();
+    assert_eq!(https.url().as_str(), "https://app.example/");
+    let r = http.get(format!("http://{addr}/")).send().await.unwrap();
+    let cookie = r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with(&format!("{}=", app::SECURE_SESSION_COOKIE))
+            && cookie.ends_with("; Secure"),
+        "{cookie}"
+    );
+    https.stop().await.unwrap();
+}
