@@ -26,13 +26,28 @@ fn corpus() -> Vec<String> {
     files
 }
 
-/// Parses every document once; returns the time taken.
-fn pass<T>(docs: &[String], parse: impl Fn(&str) -> T) -> Duration {
-    let start = Instant::now();
+/// This thread's CPU time in ns (Linux `schedstat`), so that time other processes take
+/// on a shared machine does not count; `None` elsewhere (then wall-clock is used).
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Runs `f`, returning the time it took on this thread's CPU (or on the wall clock).
+fn timed(f: impl FnOnce()) -> Duration {
+    let (cpu0, wall0) = (thread_cpu_ns(), Instant::now());
+    f();
+    match (cpu0, thread_cpu_ns()) {
+        (Some(a), Some(b)) if b > a => Duration::from_nanos(b - a),
+        _ => wall0.elapsed(),
+    }
+}
+
+/// Parses every document once.
+fn pass<T>(docs: &[String], parse: impl Fn(&str) -> T) {
     for d in docs {
         black_box(parse(black_box(d)));
     }
-    start.elapsed()
 }
 
 /// Median and best of the samples (MB/s).
@@ -55,19 +70,28 @@ fn main() -> Result<(), String> {
             .map_err(|e| format!("fixture failed to parse: {e}"))?;
     }
 
-    let rounds = if quick { 5 } else { 21 };
+    let rounds = if quick { 5 } else { 31 };
     let reps = if quick { 2 } else { 5 }; // corpus passes per timed sample
-    let (mut typed, mut value) = (Vec::new(), Vec::new());
+    let (mut typed, mut value, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mb = (bytes * reps) as f64 / 1e6;
+    let clock = if thread_cpu_ns().is_some() {
+        "thread CPU time"
+    } else {
+        "wall clock"
+    };
     for round in 0..rounds {
         let t = || {
-            pass_n(&docs, reps, |s| {
-                serde_json::from_str::<fhir_c4bb::Resource>(s).ok()
+            timed(|| {
+                pass_n(&docs, reps, |s| {
+                    serde_json::from_str::<fhir_c4bb::Resource>(s).ok()
+                })
             })
         };
         let v = || {
-            pass_n(&docs, reps, |s| {
-                serde_json::from_str::<serde_json::Value>(s).ok()
+            timed(|| {
+                pass_n(&docs, reps, |s| {
+                    serde_json::from_str::<serde_json::Value>(s).ok()
+                })
             })
         };
         // Alternate which goes first so neither always runs on a warmer cache.
@@ -77,26 +101,26 @@ fn main() -> Result<(), String> {
             let dv = v();
             (t(), dv)
         };
-        typed.push(mb / dt.as_secs_f64());
-        value.push(mb / dv.as_secs_f64());
+        let (mt, mv) = (mb / dt.as_secs_f64(), mb / dv.as_secs_f64());
+        typed.push(mt);
+        value.push(mv);
+        ratios.push(mt / mv);
     }
-    let ((t, t_best), (v, v_best)) = (stats(typed), stats(value));
+    let ((t, t_best), (v, v_best), (r, _)) = (stats(typed), stats(value), stats(ratios));
     println!(
-        "corpus: {} documents, {:.2} MB; {rounds} interleaved samples of {reps} passes each",
+        "corpus: {} documents, {:.2} MB; {rounds} interleaved rounds of {reps} passes each; {clock}",
         docs.len(),
         bytes as f64 / 1e6
     );
     println!("                              median      best");
     println!("typed fhir_c4bb::Resource : {t:7.1} MB/s {t_best:7.1} MB/s");
     println!("serde_json::Value          : {v:7.1} MB/s {v_best:7.1} MB/s");
-    println!(
-        "ratio typed / Value        : {:7.2}x    {:7.2}x",
-        t / v,
-        t_best / v_best
-    );
+    println!("ratio typed / Value        : {r:7.2}x (median of per-round ratios)");
     Ok(())
 }
 
-fn pass_n<T>(docs: &[String], n: usize, parse: impl Fn(&str) -> T) -> Duration {
-    (0..n).map(|_| pass(docs, &parse)).sum()
+fn pass_n<T>(docs: &[String], n: usize, parse: impl Fn(&str) -> T) {
+    for _ in 0..n {
+        pass(docs, &parse);
+    }
 }

@@ -271,6 +271,25 @@ impl<'de, T: Fill> Visitor<'de> for FillSeed<'_, T> {
     }
 }
 
+/// Pushes a default struct and fills it in place, only once the array is known to have
+/// another element (no placeholder pushed and popped at the end of every array).
+pub(crate) struct PushSeed<'a, T>(pub(crate) &'a mut Vec<T>);
+
+impl<'de, T: Fill + Default> serde::de::DeserializeSeed<'de> for PushSeed<'_, T> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        self.0.push(T::default());
+        let Some(place) = self.0.last_mut() else {
+            return Ok(false);
+        };
+        let present = FillSeed(place).deserialize(d)?;
+        if !present {
+            self.0.pop();
+        }
+        Ok(present)
+    }
+}
+
 /// Fills a struct from a JSON object.
 pub(crate) struct FillVisitor<'a, T>(pub(crate) &'a mut T);
 
@@ -319,21 +338,13 @@ macro_rules! fill_element {
                 seq: &mut S,
                 vec: &mut Vec<Self>,
             ) -> Result<$crate::element::Next, S::Error> {
-                vec.push(Self::default());
-                let Some(place) = vec.last_mut() else {
-                    return Ok($crate::element::Next::End);
-                };
-                match seq.next_element_seed($crate::element::FillSeed(place))? {
-                    Some(true) => Ok($crate::element::Next::Pushed),
-                    Some(false) => {
-                        vec.pop();
-                        Ok($crate::element::Next::Null)
-                    }
-                    None => {
-                        vec.pop();
-                        Ok($crate::element::Next::End)
-                    }
-                }
+                Ok(
+                    match seq.next_element_seed($crate::element::PushSeed(vec))? {
+                        None => $crate::element::Next::End,
+                        Some(true) => $crate::element::Next::Pushed,
+                        Some(false) => $crate::element::Next::Null,
+                    },
+                )
             }
         }
     };
