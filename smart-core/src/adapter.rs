@@ -35,6 +35,16 @@ pub enum ClientAuth {
     None,
 }
 
+/// How the body of a token request (code exchange, refresh) is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenRequestFormat {
+    /// `application/x-www-form-urlencoded`, as RFC 6749 requires.
+    Form,
+    /// `application/json` with the same parameters as string fields (Centene and Acentra document this).
+    Json,
+}
+
 /// Where the SDK finds the member's FHIR Patient id after the token exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -101,6 +111,38 @@ pub struct EndpointOverrides {
     pub issuer: Option<Url>,
 }
 
+impl EndpointOverrides {
+    /// Pins the authorization endpoint (builder style; the struct is `#[non_exhaustive]`).
+    pub fn with_authorize(mut self, url: Url) -> Self {
+        self.authorize = Some(url);
+        self
+    }
+
+    /// Pins the token endpoint.
+    pub fn with_token(mut self, url: Url) -> Self {
+        self.token = Some(url);
+        self
+    }
+
+    /// Pins the RFC 7009 revocation endpoint.
+    pub fn with_revocation(mut self, url: Url) -> Self {
+        self.revocation = Some(url);
+        self
+    }
+
+    /// Pins the userinfo endpoint.
+    pub fn with_userinfo(mut self, url: Url) -> Self {
+        self.userinfo = Some(url);
+        self
+    }
+
+    /// Pins the issuer checked against the callback's `iss`.
+    pub fn with_issuer(mut self, url: Url) -> Self {
+        self.issuer = Some(url);
+        self
+    }
+}
+
 /// Everything a payer may do differently from standard SMART App Launch.
 ///
 /// Every method except [`id`](PayerAdapter::id) and [`fhir_base`](PayerAdapter::fhir_base) has a default that is
@@ -158,6 +200,12 @@ pub trait PayerAdapter: Send + Sync + std::fmt::Debug {
     /// Client authentication at the token endpoint.
     fn client_auth(&self) -> ClientAuth {
         ClientAuth::Auto
+    }
+
+    /// How token requests are encoded (default: form, per RFC 6749). Revocation requests are always form-encoded
+    /// (RFC 7009).
+    fn token_request_format(&self) -> TokenRequestFormat {
+        TokenRequestFormat::Form
     }
 
     /// Scopes requested when the app does not choose its own.
@@ -235,10 +283,25 @@ pub trait PayerAdapter: Send + Sync + std::fmt::Debug {
 /// let adapter = Standard::new("https://fhir.example.org/r4").unwrap();
 /// assert_eq!(adapter.fhir_base().as_str(), "https://fhir.example.org/r4");
 /// ```
+///
+/// A payer whose documentation lists only "API endpoint, OAuth issuer, client id, OIDC aud" is covered too:
+///
+/// ```
+/// use smart_core::{AudPolicy, PayerAdapter, Standard};
+/// let issuer = url::Url::parse("https://login.payer.example/oauth2/default")?;
+/// let adapter = Standard::new("https://api.payer.example/fhir/r4")?
+///     .with_id("payer-prod")
+///     .with_oauth_issuer(issuer.clone()) // discovery falls back to {issuer}/.well-known/openid-configuration
+///     .with_aud(AudPolicy::Url(url::Url::parse("api://patient-access")?));
+/// assert_eq!(adapter.oauth_issuer(), Some(issuer));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Standard {
     id: String,
     fhir_base: Url,
+    oauth_issuer: Option<Url>,
+    aud: AudPolicy,
 }
 
 impl Standard {
@@ -248,7 +311,22 @@ impl Standard {
         Ok(Self {
             id: "standard".to_owned(),
             fhir_base,
+            oauth_issuer: None,
+            aud: AudPolicy::FhirBase,
         })
+    }
+
+    /// The OAuth issuer whose OpenID configuration discovery falls back to when the FHIR server publishes no
+    /// SMART configuration (builder style).
+    pub fn with_oauth_issuer(mut self, issuer: Url) -> Self {
+        self.oauth_issuer = Some(issuer);
+        self
+    }
+
+    /// What to send as `aud` (default: the FHIR base).
+    pub fn with_aud(mut self, aud: AudPolicy) -> Self {
+        self.aud = aud;
+        self
     }
 
     /// Set the id stored in pending authorizations (default `"standard"`).
@@ -265,5 +343,13 @@ impl PayerAdapter for Standard {
 
     fn fhir_base(&self) -> &Url {
         &self.fhir_base
+    }
+
+    fn oauth_issuer(&self) -> Option<Url> {
+        self.oauth_issuer.clone()
+    }
+
+    fn aud(&self) -> AudPolicy {
+        self.aud.clone()
     }
 }

@@ -80,7 +80,7 @@ pub enum Error {
     /// No usable SMART configuration was found at any of the places tried.
     #[error("SMART discovery failed: {reason} (tried: {})", tried.join(", "))]
     Discovery {
-        /// What went wrong at the last place tried.
+        /// What went wrong at each place tried (`"{url}: {why}"`, joined with `"; "`).
         reason: String,
         /// Every URL tried, in order.
         tried: Vec<String>,
@@ -126,6 +126,18 @@ pub enum Error {
         expected: String,
         /// The `iss` on the callback.
         received: String,
+    },
+
+    /// The pending authorization was started for another payer (adapter id) than this client's: the app mixed
+    /// up sessions or clients.
+    #[error(
+        "the pending authorization belongs to adapter {found:?}, not to this client's {expected:?}"
+    )]
+    PendingAuthorizationMismatch {
+        /// This client's adapter id.
+        expected: String,
+        /// The adapter id stored in the pending authorization.
+        found: String,
     },
 
     // ---- Token ----------------------------------------------------------------------------------------------
@@ -389,7 +401,8 @@ impl Error {
             Error::AuthorizationDenied { .. }
             | Error::StateMismatch
             | Error::InvalidCallback(_)
-            | Error::IssuerMismatch { .. } => Stage::Callback,
+            | Error::IssuerMismatch { .. }
+            | Error::PendingAuthorizationMismatch { .. } => Stage::Callback,
             Error::OAuth { .. }
             | Error::ReauthorizationRequired { .. }
             | Error::InvalidTokenResponse(_) => Stage::Token,

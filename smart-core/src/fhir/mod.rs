@@ -31,7 +31,6 @@
 //! ```
 
 mod client;
-mod http_interim;
 mod model;
 mod paging;
 mod pool;

@@ -12,11 +12,11 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use url::{Origin, Url};
 
-use super::http_interim::{self as http, ContentKind, Received};
 use super::model::outcome_issues;
 use super::retry::{jittered_backoff, server_wait};
 use crate::adapter::{PayerAdapter, RatePolicy};
 use crate::error::{Error, Result, Stage, TransportKind};
+use crate::http::{self, ContentKind, Received};
 use crate::token_source::TokenSource;
 use crate::tokens::TokenSet;
 use crate::url_policy::{redact_url, require_secure};

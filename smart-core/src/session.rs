@@ -1,0 +1,288 @@
+//! [`Session`]: one member's tokens at one payer, kept in a [`TokenStore`] and refreshed single-flight.
+//!
+//! Refresh happens under a `tokio` mutex: the first caller that finds the access token (nearly) expired
+//! reloads the store (another worker may have refreshed already), refreshes, and saves the new tokens with
+//! compare-and-swap *before* anyone uses them; everyone waiting on the mutex then finds fresh tokens. A failed
+//! save is an error and the new tokens are not handed out, because with rotating refresh tokens the old
+//! refresh token is already spent: tokens that are used but not stored would be lost on the next restart.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::client::{Revocation, SmartClient};
+use crate::error::{Error, Result};
+use crate::store::{StoredTokens, TokenStore, Version};
+use crate::token_source::TokenSource;
+use crate::tokens::TokenSet;
+
+/// One member's tokens at one payer: loads them from a [`TokenStore`], refreshes them when they expire (one
+/// refresh for any number of concurrent callers), saves refreshed tokens before using them, and disconnects.
+///
+/// Cheap to clone; clones share the cache and the refresh lock. Implements [`TokenSource`] for the FHIR layer.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<SessionInner>,
+}
+
+struct SessionInner {
+    client: SmartClient,
+    store: Arc<dyn TokenStore>,
+    key: String,
+    cache: Mutex<Cached>,
+}
+
+#[derive(Default)]
+struct Cached {
+    tokens: Option<Arc<TokenSet>>,
+    version: Option<Version>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("adapter", &self.inner.client.adapter().id())
+            .field("key", &self.inner.key)
+            .field("store", &self.inner.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Session::disconnect`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DisconnectOutcome {
+    /// True when the payer accepted a revocation of the tokens.
+    pub revoked_at_payer: bool,
+    /// What the revocation did: `None` when there were no tokens or the revocation failed
+    /// ([`revocation_error`](DisconnectOutcome::revocation_error)); [`Revocation::NotSupported`] when the payer
+    /// has no revocation endpoint, so the tokens were only deleted here and stay valid at the payer until they
+    /// expire (the member can revoke the app in the payer's portal).
+    pub revocation: Option<Revocation>,
+    /// Why revoking at the payer failed, when it did. The tokens were deleted locally all the same.
+    pub revocation_error: Option<Error>,
+    /// False when nothing was stored under the session's key.
+    pub had_tokens: bool,
+}
+
+impl Session {
+    pub(crate) fn new(client: SmartClient, store: Arc<dyn TokenStore>, key: String) -> Self {
+        Self {
+            inner: Arc::new(SessionInner {
+                client,
+                store,
+                key,
+                cache: Mutex::new(Cached::default()),
+            }),
+        }
+    }
+
+    /// The store key.
+    pub fn key(&self) -> &str {
+        &self.inner.key
+    }
+
+    /// The client this session refreshes with.
+    pub fn client(&self) -> &SmartClient {
+        &self.inner.client
+    }
+
+    /// Stores tokens from a new authorization ([`SmartClient::exchange_code`]), replacing whatever was stored
+    /// under this key.
+    pub async fn save_new(&self, tokens: TokenSet) -> Result<Arc<TokenSet>> {
+        let mut cache = self.inner.cache.lock().await;
+        let tokens = Arc::new(tokens);
+        // A new authorization supersedes anything stored; CAS still protects against a concurrent writer
+        // between our load and save, so retry once on a conflict.
+        for _ in 0..2 {
+            let expected = self.load(&mut cache).await?.map(|s| s.version);
+            match self
+                .inner
+                .store
+                .save(&self.inner.key, &tokens, expected)
+                .await
+            {
+                Ok(v) => {
+                    cache.tokens = Some(tokens.clone());
+                    cache.version = Some(v);
+                    return Ok(tokens);
+                }
+                Err(Error::StoreConflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::StoreConflict)
+    }
+
+    /// Tokens whose access token is valid for at least the client's refresh skew, refreshed (and saved) first
+    /// when needed. Fails with [`Error::ReauthorizationRequired`] when nothing is stored, or the tokens expire
+    /// and cannot be refreshed.
+    pub async fn current(&self) -> Result<Arc<TokenSet>> {
+        let mut cache = self.inner.cache.lock().await;
+        let tokens = self.cached_or_loaded(&mut cache).await?;
+        if !self.needs_refresh(&tokens) {
+            return Ok(tokens);
+        }
+        self.refresh_locked(&mut cache, None).await
+    }
+
+    /// True when the member has to authorize again before the app can read data: nothing is stored, the
+    /// consent has ended, or the access token is (nearly) expired and cannot be refreshed. Ask this before
+    /// starting a long sync, to send the member through authorization first.
+    pub async fn needs_reauthorization(&self) -> Result<bool> {
+        let mut cache = self.inner.cache.lock().await;
+        match self.cached_or_loaded(&mut cache).await {
+            Ok(t) => Ok(t.consent_expired()
+                || (!t.can_refresh() && t.expires_within(self.inner.client.refresh_skew()))),
+            Err(Error::ReauthorizationRequired { .. }) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Revokes the tokens at the payer where it has a revocation endpoint (RFC 7009: refresh token first, then
+    /// access token), then deletes them from the store. Where the payer has no revocation endpoint, or revoking
+    /// fails, the tokens are deleted locally all the same and the outcome says so.
+    pub async fn disconnect(&self) -> Result<DisconnectOutcome> {
+        let mut cache = self.inner.cache.lock().await;
+        let tokens = match cache.tokens.clone() {
+            Some(t) => Some(t),
+            None => self.load(&mut cache).await?.map(|s| Arc::new(s.tokens)),
+        };
+        let mut outcome = DisconnectOutcome {
+            revoked_at_payer: false,
+            revocation: None,
+            revocation_error: None,
+            had_tokens: tokens.is_some(),
+        };
+        if let Some(tokens) = tokens {
+            match self.inner.client.revoke(&tokens).await {
+                Ok(r) => {
+                    outcome.revoked_at_payer = r.revoked_at_payer();
+                    if !outcome.revoked_at_payer {
+                        tracing::info!(
+                            "the payer has no revocation endpoint; tokens deleted locally only"
+                        );
+                    }
+                    outcome.revocation = Some(r);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "revocation at the payer failed; deleting locally");
+                    outcome.revocation_error = Some(e);
+                }
+            }
+        }
+        self.inner.store.delete(&self.inner.key).await?;
+        *cache = Cached::default();
+        Ok(outcome)
+    }
+
+    fn needs_refresh(&self, tokens: &TokenSet) -> bool {
+        tokens.consent_expired() || tokens.expires_within(self.inner.client.refresh_skew())
+    }
+
+    async fn load(&self, cache: &mut MutexGuard<'_, Cached>) -> Result<Option<StoredTokens>> {
+        let loaded = self.inner.store.load(&self.inner.key).await?;
+        match &loaded {
+            Some(s) => {
+                cache.tokens = Some(Arc::new(s.tokens.clone()));
+                cache.version = Some(s.version);
+            }
+            None => **cache = Cached::default(),
+        }
+        Ok(loaded)
+    }
+
+    async fn cached_or_loaded(&self, cache: &mut MutexGuard<'_, Cached>) -> Result<Arc<TokenSet>> {
+        if let Some(t) = &cache.tokens {
+            return Ok(t.clone());
+        }
+        self.load(cache).await?;
+        cache.tokens.clone().ok_or_else(|| Error::ReauthorizationRequired {
+            reason: format!(
+                "no tokens are stored under key {:?}: the member has not authorized this app yet",
+                self.inner.key
+            ),
+        })
+    }
+
+    /// Refreshes under the lock. `rejected`: the access token the server refused (force a refresh unless the
+    /// store already holds a different one).
+    async fn refresh_locked(
+        &self,
+        cache: &mut MutexGuard<'_, Cached>,
+        rejected: Option<&TokenSet>,
+    ) -> Result<Arc<TokenSet>> {
+        // Another worker (process) may have refreshed since we cached: the store is the truth.
+        let version_before = cache.version;
+        let stored = self
+            .load(cache)
+            .await?
+            .ok_or_else(|| Error::ReauthorizationRequired {
+                reason: "the tokens were deleted from the store (disconnected?)".into(),
+            })?;
+        let usable = |t: &TokenSet| {
+            !self.needs_refresh(t) && rejected.is_none_or(|r| !t.same_access_token(r))
+        };
+        if Some(stored.version) != version_before && usable(&stored.tokens) {
+            return Ok(Arc::new(stored.tokens));
+        }
+        if rejected.is_none() && usable(&stored.tokens) {
+            return Ok(Arc::new(stored.tokens));
+        }
+        if !stored.tokens.can_refresh() {
+            return Err(Error::ReauthorizationRequired {
+                reason: if stored.tokens.consent_expired() {
+                    "the member's consent has ended".into()
+                } else if rejected.is_some() {
+                    "the payer rejected the access token and issued no refresh token".into()
+                } else {
+                    "the access token expires and the payer issued no refresh token".into()
+                },
+            });
+        }
+        let new = self.inner.client.refresh(&stored.tokens).await?;
+        match self
+            .inner
+            .store
+            .save(&self.inner.key, &new, Some(stored.version))
+            .await
+        {
+            Ok(v) => {
+                let new = Arc::new(new);
+                cache.tokens = Some(new.clone());
+                cache.version = Some(v);
+                Ok(new)
+            }
+            Err(Error::StoreConflict) => {
+                tracing::debug!("another worker saved tokens first; using theirs");
+                match self.load(cache).await? {
+                    Some(s) if usable(&s.tokens) => Ok(Arc::new(s.tokens)),
+                    _ => Err(Error::StoreConflict),
+                }
+            }
+            Err(e) => {
+                // The refreshed tokens are dropped unused: handing them out unsaved would lose a rotated refresh
+                // token on the next restart.
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TokenSource for Session {
+    async fn current(&self) -> Result<Arc<TokenSet>> {
+        Session::current(self).await
+    }
+
+    async fn refresh_after_rejection(&self, rejected: &TokenSet) -> Result<Arc<TokenSet>> {
+        let mut cache = self.inner.cache.lock().await;
+        let cached = self.cached_or_loaded(&mut cache).await?;
+        if !cached.same_access_token(rejected) && !self.needs_refresh(&cached) {
+            // Someone refreshed while this request was in flight.
+            return Ok(cached);
+        }
+        self.refresh_locked(&mut cache, Some(rejected)).await
+    }
+}
