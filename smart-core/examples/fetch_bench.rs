@@ -163,7 +163,7 @@ fn pool(server: &RawServer, max_concurrency: usize) -> FhirPool {
         base: Url::parse(&format!("{}/fhir", server.uri())).unwrap(),
         max_concurrency,
     };
-    FhirPool::builder(Arc::new(adapter)).build_pool().unwrap()
+    FhirPool::builder(Arc::new(adapter)).build().unwrap()
 }
 
 fn main() {

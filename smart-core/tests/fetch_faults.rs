@@ -311,7 +311,7 @@ async fn the_concurrency_cap_is_shared_by_every_member_of_a_pool() {
     let server = slow_server(Duration::from_millis(60)).await;
     let mut adapter = TestAdapter::new(&format!("{}/fhir", server.uri()));
     adapter.policy.max_concurrency = 3;
-    let pool = FhirPool::builder(adapter.arc()).build_pool().unwrap();
+    let pool = FhirPool::builder(adapter.arc()).build().unwrap();
     let started = Instant::now();
     let reads = (0..12).map(|_| {
         let member = pool.for_member(static_tokens());
@@ -349,7 +349,7 @@ async fn a_member_waiting_to_retry_does_not_hold_a_permit() {
     .await;
     let mut adapter = TestAdapter::new(&format!("{}/fhir", server.uri()));
     adapter.policy.max_concurrency = 1;
-    let pool = FhirPool::builder(adapter.arc()).build_pool().unwrap();
+    let pool = FhirPool::builder(adapter.arc()).build().unwrap();
     let member = |tok: &str| {
         pool.for_member(Arc::new(smart_core::StaticTokens::new(
             smart_core::TokenSet::bearer(secrecy::SecretString::from(tok.to_owned()), None)

@@ -667,7 +667,7 @@ async fn a_pool_shares_one_connection_between_members_and_reads_each_members_dat
             .await;
     }
     let pool = smart_core::FhirPool::builder(TestAdapter::new(&base).arc())
-        .build_pool()
+        .build()
         .unwrap();
     for who in ["a", "b"] {
         let tokens = Arc::new(smart_core::StaticTokens::new(

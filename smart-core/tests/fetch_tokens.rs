@@ -202,7 +202,7 @@ async fn concurrent_streams_of_one_member_share_one_refresh_request() {
     mount_pages(&server, Duration::ZERO, Duration::from_millis(50)).await;
     let session = session(&server, Duration::from_secs(60), Duration::from_secs(3600)).await;
     let pool = FhirPool::builder(TestAdapter::new(&format!("{}/fhir", server.uri())).arc())
-        .build_pool()
+        .build()
         .unwrap();
     let streams = (0..3).map(|_| {
         let client = pool.for_member(Arc::new(session.clone()));

@@ -43,6 +43,6 @@ pub use model::{FhirResource, Included, Outcome};
 pub use paging::SearchStream;
 pub use pool::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, DEFAULT_REQUEST_TIMEOUT,
-    FhirClientBuilder, FhirPool,
+    FhirClientBuilder, FhirPool, FhirPoolBuilder,
 };
 pub use search::{EobQuery, SearchItem, SearchParams, SearchResults};
