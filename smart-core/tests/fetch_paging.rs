@@ -341,6 +341,12 @@ async fn warnings_and_included_resources_in_a_bundle_are_surfaced() {
     let server = MockServer::start().await;
     let base = format!("{}/fhir", server.uri());
     let org = json!({"resourceType": "Organization", "id": "org-1", "name": "Provider Org"});
+    // e1 names its provider by reference (resolved against the included Organization) and carries its
+    // payee organization contained (resolved by the EOB itself).
+    let mut e1 = eob("e1");
+    e1["provider"] = json!({"reference": format!("{base}/Organization/org-1")});
+    e1["contained"] = json!([{"resourceType": "Organization", "id": "payee-1", "name": "Payee"}]);
+    e1["payee"]["party"] = json!({"reference": "#payee-1"});
     let warning = outcome(
         "warning",
         "incomplete",
@@ -349,7 +355,7 @@ async fn warnings_and_included_resources_in_a_bundle_are_surfaced() {
     Mock::given(path("/fhir/ExplanationOfBenefit"))
         .and(query_param("_include", "ExplanationOfBenefit:provider"))
         .respond_with(fhir_json(bundle(
-            &eobs(0, 2),
+            &[eob("e0"), e1],
             &[
                 json!({"resource": org, "search": {"mode": "include"}}),
                 json!({"resource": warning, "search": {"mode": "outcome"}}),
@@ -370,6 +376,15 @@ async fn warnings_and_included_resources_in_a_bundle_are_surfaced() {
     assert_eq!(results.included.len(), 1);
     assert_eq!(results.included[0].resource_type(), "Organization");
     assert_eq!(results.included[0].id(), Some("org-1"));
+    let e1 = &results.matches[1];
+    let provider = results.resolve(e1.provider.as_ref().unwrap()).unwrap();
+    assert_eq!(provider.id(), Some("org-1"));
+    let payee = e1.payee.as_ref().unwrap().party.as_ref().unwrap();
+    let contained = e1.resolve_contained(payee).unwrap();
+    assert_eq!(
+        contained.as_organization().unwrap().name.as_deref(),
+        Some("Payee")
+    );
     assert_eq!(results.warnings.len(), 2);
     assert_eq!(
         results.warnings[0].issue[0].diagnostics.as_deref(),
@@ -448,6 +463,11 @@ async fn an_html_error_page_is_a_typed_error_with_its_status() {
         other => panic!("expected UnexpectedResponse, got {other:?}"),
     }
     assert!(err.is_transient());
+    assert!(
+        err.hint().unwrap().contains("transient"),
+        "{:?}",
+        err.hint()
+    );
     // A 502 is transient: it was retried up to the policy's 4 attempts.
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
 }
@@ -469,6 +489,7 @@ async fn an_html_page_with_status_200_is_refused_without_retrying() {
         matches!(err, Error::UnexpectedResponse { status: 200, .. }),
         "{err:?}"
     );
+    assert!(err.hint().unwrap().contains("web page"), "{:?}", err.hint());
 }
 
 #[tokio::test]
