@@ -177,6 +177,9 @@ fn main() {
 }
 
 async fn run() {
+    // `fetch_bench 1 3` runs only scenarios 1 and 3 (for profiling one of them).
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let wanted = |n: &str| only.is_empty() || only.iter().any(|a| a == n);
     let bodies = Arc::new(vec![(50, entries(50)), (10, entries(10))]);
     println!(
         "fixture: C4BB EOBProfessional1, {} bytes; a page of 50 is {} bytes",
@@ -204,64 +207,70 @@ async fn run() {
     assert_eq!(sync(member(&p, "warm-2x50".into())).await, 100);
 
     // 1. One member, 2,000 EOBs, pages of 50: 40 sequential pages.
-    let mut best = Duration::MAX;
-    let mut best_cpu = String::new();
-    for _ in 0..3 {
-        let cpu = cpu_time();
-        let started = Instant::now();
-        let n = sync(member(&p, "m0-40x50".into())).await;
-        assert_eq!(n, 2000);
-        if started.elapsed() < best {
-            best = started.elapsed();
-            best_cpu = cpu_note(cpu, best);
+    if wanted("1") {
+        let mut best = Duration::MAX;
+        let mut best_cpu = String::new();
+        for _ in 0..3 {
+            let cpu = cpu_time();
+            let started = Instant::now();
+            let n = sync(member(&p, "m0-40x50".into())).await;
+            assert_eq!(n, 2000);
+            if started.elapsed() < best {
+                best = started.elapsed();
+                best_cpu = cpu_note(cpu, best);
+            }
         }
+        let critical = LATENCY * 40;
+        println!(
+            "[1] 2,000 EOBs / 40 pages of 50, one member: {:.1} ms (best of 3); critical path {} ms; ratio {:.3} (target <= 1.10){best_cpu}",
+            best.as_secs_f64() * 1e3,
+            critical.as_millis(),
+            best.as_secs_f64() / critical.as_secs_f64()
+        );
     }
-    let critical = LATENCY * 40;
-    println!(
-        "[1] 2,000 EOBs / 40 pages of 50, one member: {:.1} ms (best of 3); critical path {} ms; ratio {:.3} (target <= 1.10){best_cpu}",
-        best.as_secs_f64() * 1e3,
-        critical.as_millis(),
-        best.as_secs_f64() / critical.as_secs_f64()
-    );
 
     // 2. 200 members at once through one pool capped at 32.
-    let cap = 32;
-    let p = pool(&server, cap);
-    let (members, pages, size) = (200, 5, 10);
-    let cpu = cpu_time();
-    let started = Instant::now();
-    let syncs = (0..members).map(|i| sync(member(&p, format!("m{i}-{pages}x{size}"))));
-    let counts = futures::future::join_all(syncs).await;
-    let took = started.elapsed();
-    assert!(counts.iter().all(|n| *n == pages * size));
-    let requests = members * pages;
-    let allowed = cap as f64 / LATENCY.as_secs_f64();
-    let achieved = requests as f64 / took.as_secs_f64();
-    println!(
-        "[2] {members} members x {pages} pages of {size} EOBs, cap {cap}: {requests} requests in {:.0} ms = {achieved:.0} req/s; the cap allows {allowed:.0} req/s; {:.1}% (target >= 90%); server saw at most {} in flight{}",
-        took.as_secs_f64() * 1e3,
-        100.0 * achieved / allowed,
-        server.max_in_flight(),
-        cpu_note(cpu, took)
-    );
+    if wanted("2") {
+        let cap = 32;
+        let p = pool(&server, cap);
+        let (members, pages, size) = (200, 5, 10);
+        let cpu = cpu_time();
+        let started = Instant::now();
+        let syncs = (0..members).map(|i| sync(member(&p, format!("m{i}-{pages}x{size}"))));
+        let counts = futures::future::join_all(syncs).await;
+        let took = started.elapsed();
+        assert!(counts.iter().all(|n| *n == pages * size));
+        let requests = members * pages;
+        let allowed = cap as f64 / LATENCY.as_secs_f64();
+        let achieved = requests as f64 / took.as_secs_f64();
+        println!(
+            "[2] {members} members x {pages} pages of {size} EOBs, cap {cap}: {requests} requests in {:.0} ms = {achieved:.0} req/s; the cap allows {allowed:.0} req/s; {:.1}% (target >= 90%); server saw at most {} in flight{}",
+            took.as_secs_f64() * 1e3,
+            100.0 * achieved / allowed,
+            server.max_in_flight(),
+            cpu_note(cpu, took)
+        );
+    }
 
     // 3. Peak live heap of a stream: 200 EOBs against 20,000 EOBs, pages of 50.
-    let p = pool(&server, 8);
-    let peak = |patient: &'static str, want: usize| {
-        let p = p.clone();
-        async move {
-            let before = ALLOC.current_usage();
-            ALLOC.reset_peak_usage();
-            assert_eq!(sync(member(&p, patient.into())).await, want);
-            ALLOC.peak_usage().saturating_sub(before)
-        }
-    };
-    let small = peak("mem-4x50", 200).await;
-    let large = peak("mem-400x50", 20_000).await;
-    println!(
-        "[3] peak live heap above baseline: 200 EOBs {:.2} MiB, 20,000 EOBs {:.2} MiB; ratio {:.2} (target <= 2.0)",
-        small as f64 / 1048576.0,
-        large as f64 / 1048576.0,
-        large as f64 / small as f64
-    );
+    if wanted("3") {
+        let p = pool(&server, 8);
+        let peak = |patient: &'static str, want: usize| {
+            let p = p.clone();
+            async move {
+                let before = ALLOC.current_usage();
+                ALLOC.reset_peak_usage();
+                assert_eq!(sync(member(&p, patient.into())).await, want);
+                ALLOC.peak_usage().saturating_sub(before)
+            }
+        };
+        let small = peak("mem-4x50", 200).await;
+        let large = peak("mem-400x50", 20_000).await;
+        println!(
+            "[3] peak live heap above baseline: 200 EOBs {:.2} MiB, 20,000 EOBs {:.2} MiB; ratio {:.2} (target <= 2.0)",
+            small as f64 / 1048576.0,
+            large as f64 / 1048576.0,
+            large as f64 / small as f64
+        );
+    }
 }
