@@ -148,10 +148,8 @@ impl Transport {
                     token = tokens.refresh_after_rejection(&token).await?;
                 }
                 Attempt::Fatal(error) => {
-                    if let Error::UnexpectedResponse { status, .. }
-                    | Error::OperationOutcome { status, .. } = &error
-                    {
-                        span.record("status", *status);
+                    if let Some(status) = http_status(&error) {
+                        span.record("status", status);
                     }
                     return Err(error);
                 }
@@ -160,8 +158,8 @@ impl Transport {
                     wait,
                     throttled,
                 } => {
-                    if let Some((status, _)) = &throttled {
-                        span.record("status", *status);
+                    if let Some(status) = throttled.as_ref().map(|t| t.0).or(http_status(&error)) {
+                        span.record("status", status);
                     }
                     let exhausted = || match &throttled {
                         Some((status, excerpt)) => Error::RateLimited {
@@ -290,6 +288,16 @@ impl Transport {
             };
         }
         received.unexpected(Stage::Fhir)
+    }
+}
+
+/// The HTTP status an error carries, for the request span.
+fn http_status(error: &Error) -> Option<u16> {
+    match error {
+        Error::UnexpectedResponse { status, .. } | Error::OperationOutcome { status, .. } => {
+            Some(*status)
+        }
+        _ => None,
     }
 }
 
