@@ -39,12 +39,16 @@ pub struct Decimal {
     repr: Repr,
 }
 
+// 16 bytes: amounts are everywhere in an EOB, and a smaller Decimal makes every Money,
+// Quantity and adjudication line smaller. Rare shapes pay an extra indirection instead.
 #[derive(Clone)]
 enum Repr {
-    /// Plain notation; rendering `mantissa`/`scale` gives the original text back.
-    Exact { mantissa: i128, scale: u32 },
+    /// Plain notation that fits an `i64`; rendering gives the original text back.
+    Exact { mantissa: i64, scale: u32 },
+    /// Plain notation with 19 to 38 digits.
+    Wide(Box<(i128, u32)>),
     /// Any other JSON (exponent, negative zero, too many digits, quoted): kept verbatim.
-    Literal(Box<RawValue>),
+    Literal(Box<Box<RawValue>>),
 }
 
 /// The text given to [`Decimal::from_str`] is not a decimal number.
@@ -54,16 +58,32 @@ pub struct DecimalParseError(String);
 
 impl Decimal {
     /// Zero, written `0`.
-    pub const ZERO: Decimal = Decimal::new(0, 0);
+    pub const ZERO: Decimal = Decimal {
+        repr: Repr::Exact {
+            mantissa: 0,
+            scale: 0,
+        },
+    };
 
     /// `mantissa × 10^-scale`, written with exactly `scale` decimals.
     ///
     /// ```
     /// assert_eq!(fhir_c4bb::Decimal::new(-1250, 2).to_string(), "-12.50");
     /// ```
-    pub const fn new(mantissa: i128, scale: u32) -> Self {
+    pub fn new(mantissa: i128, scale: u32) -> Self {
+        match i64::try_from(mantissa) {
+            Ok(mantissa) => Self {
+                repr: Repr::Exact { mantissa, scale },
+            },
+            Err(_) => Self {
+                repr: Repr::Wide(Box::new((mantissa, scale))),
+            },
+        }
+    }
+
+    fn literal(raw: Box<RawValue>) -> Self {
         Self {
-            repr: Repr::Exact { mantissa, scale },
+            repr: Repr::Literal(Box::new(raw)),
         }
     }
 
@@ -78,7 +98,8 @@ impl Decimal {
     /// ```
     pub fn to_parts(&self) -> Option<(i128, u32)> {
         match &self.repr {
-            Repr::Exact { mantissa, scale } => Some((*mantissa, *scale)),
+            Repr::Exact { mantissa, scale } => Some((i128::from(*mantissa), *scale)),
+            Repr::Wide(parts) => Some(**parts),
             Repr::Literal(raw) => parse_any(unquote(raw.get())),
         }
     }
@@ -139,13 +160,9 @@ impl Decimal {
         match text.as_bytes().first() {
             Some(b'-' | b'0'..=b'9') => Ok(match parse_plain(text) {
                 Some((mantissa, scale)) => Decimal::new(mantissa, scale),
-                None => Decimal {
-                    repr: Repr::Literal(raw),
-                },
+                None => Decimal::literal(raw),
             }),
-            Some(b'"') if is_number_text(unquote(text)) => Ok(Decimal {
-                repr: Repr::Literal(raw),
-            }),
+            Some(b'"') if is_number_text(unquote(text)) => Ok(Decimal::literal(raw)),
             _ => Err(format!(
                 "expected a decimal number, found {}",
                 truncate(text)
@@ -169,7 +186,8 @@ impl fmt::Debug for Decimal {
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Exact { mantissa, scale } => render(*mantissa, *scale, f),
+            Repr::Exact { mantissa, scale } => render(i128::from(*mantissa), *scale, f),
+            Repr::Wide(parts) => render(parts.0, parts.1, f),
             Repr::Literal(raw) => f.write_str(unquote(raw.get())),
         }
     }
@@ -185,9 +203,7 @@ impl FromStr for Decimal {
         if is_number_text(s) {
             // Valid JSON number syntax (checked above), so RawValue accepts it.
             if let Ok(raw) = RawValue::from_string(s.to_owned()) {
-                return Ok(Decimal {
-                    repr: Repr::Literal(raw),
-                });
+                return Ok(Decimal::literal(raw));
             }
         }
         Err(DecimalParseError(s.to_owned()))
@@ -219,7 +235,7 @@ impl Serialize for Decimal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match &self.repr {
             Repr::Literal(raw) => raw.serialize(s),
-            Repr::Exact { .. } => match RawValue::from_string(self.to_string()) {
+            Repr::Exact { .. } | Repr::Wide(_) => match RawValue::from_string(self.to_string()) {
                 Ok(raw) => raw.serialize(s),
                 Err(e) => Err(serde::ser::Error::custom(e)),
             },
@@ -471,7 +487,10 @@ mod tests {
             "123456789012345678901234567890.12345678",
         ] {
             let v = d(s);
-            assert!(matches!(v.repr, Repr::Exact { .. }), "{s} should be exact");
+            assert!(
+                !matches!(v.repr, Repr::Literal(_)),
+                "{s} should be held as parts"
+            );
             assert_eq!(v.to_string(), s);
         }
     }
@@ -493,6 +512,12 @@ mod tests {
         for s in ["", "-", "1.", ".5", "01", "1e", "abc", "1.2.3", "0x10"] {
             assert!(s.parse::<Decimal>().is_err(), "{s:?} must not parse");
         }
+    }
+
+    #[test]
+    fn is_small() {
+        assert_eq!(std::mem::size_of::<Decimal>(), 16);
+        assert_eq!(std::mem::size_of::<Option<Decimal>>(), 16);
     }
 
     #[test]

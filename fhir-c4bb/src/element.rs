@@ -27,48 +27,68 @@ use serde_json::value::RawValue;
 /// # Ok::<(), fhir_c4bb::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct Extra(Vec<(String, Box<RawValue>)>);
+// Boxed on purpose: one pointer (8 bytes) instead of a Vec (24) in every struct, since
+// the list is almost always empty; see the note on `NONE` below.
+#[allow(clippy::box_collection)]
+pub struct Extra(Option<Box<Vec<Member>>>);
+
+/// One kept JSON member: its key and its raw value.
+type Member = (String, Box<RawValue>);
+
+// Every model struct has an `Extra`, almost always empty: one pointer keeps the structs
+// (and the vectors of them) small, which is most of the parsing speed.
+const NONE: &[Member] = &[];
 
 impl Extra {
     /// An empty list.
     pub const fn new() -> Self {
-        Self(Vec::new())
+        Self(None)
+    }
+
+    fn slice(&self) -> &[Member] {
+        self.0.as_deref().map_or(NONE, Vec::as_slice)
     }
 
     /// The raw JSON of the first member named `key`.
     pub fn get(&self, key: &str) -> Option<&RawValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
+        self.slice()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| &**v)
     }
 
     /// Every kept member, in the order read.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), &**v))
+        self.slice().iter().map(|(k, v)| (k.as_str(), &**v))
     }
 
     /// How many members are kept.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.slice().len()
     }
 
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.slice().is_empty()
     }
 
     /// Keeps one more member; it is written after the modelled ones.
     pub fn push(&mut self, key: impl Into<String>, value: Box<RawValue>) {
-        self.0.push((key.into(), value));
+        self.0
+            .get_or_insert_with(Box::default)
+            .push((key.into(), value));
     }
 
     /// Removes every member named `key`, returning how many were removed.
     pub fn remove(&mut self, key: &str) -> usize {
-        let before = self.0.len();
-        self.0.retain(|(k, _)| k != key);
-        before - self.0.len()
+        let Some(v) = self.0.as_mut() else { return 0 };
+        let before = v.len();
+        v.retain(|(k, _)| k != key);
+        before - v.len()
     }
 
     pub(crate) fn write<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        for (k, v) in &self.0 {
+        for (k, v) in self.slice() {
             map.serialize_entry(k, v)?;
         }
         Ok(())
@@ -78,11 +98,11 @@ impl Extra {
 /// Compares keys and JSON text; two spellings of the same number differ, on purpose.
 impl PartialEq for Extra {
     fn eq(&self, other: &Self) -> bool {
-        self.0.len() == other.0.len()
+        self.len() == other.len()
             && self
-                .0
+                .slice()
                 .iter()
-                .zip(&other.0)
+                .zip(other.slice())
                 .all(|((ka, va), (kb, vb))| ka == kb && va.get() == vb.get())
     }
 }
@@ -168,7 +188,157 @@ pub(crate) trait Element: Sized {
     #[doc(hidden)]
     fn write_entry<M: SerializeMap>(&self, name: &'static str, map: &mut M)
     -> Result<(), M::Error>;
+
+    /// Reads the current member straight into `slot`; `false` when it is JSON `null`
+    /// (then `slot` is left `None`). Model structs override this to fill themselves in
+    /// place instead of being built on the stack and moved up each level.
+    #[doc(hidden)]
+    fn read_into<'de, A: MapAccess<'de>>(
+        tag: u8,
+        map: &mut A,
+        slot: &mut Option<Self>,
+    ) -> Result<bool, A::Error> {
+        let v = Self::read_value(tag, map)?;
+        let present = v.is_some();
+        *slot = v;
+        Ok(present)
+    }
+
+    /// Reads the next array element onto the end of `vec`.
+    #[doc(hidden)]
+    fn push_next<'de, S: SeqAccess<'de>>(seq: &mut S, vec: &mut Vec<Self>) -> Result<Next, S::Error>
+    where
+        Self: Deserialize<'de>,
+    {
+        Ok(match seq.next_element::<Nullable<Self>>()? {
+            None => Next::End,
+            Some(Nullable(None)) => Next::Null,
+            Some(Nullable(Some(v))) => {
+                vec.push(v);
+                Next::Pushed
+            }
+        })
+    }
 }
+
+/// What [`Element::push_next`] found.
+#[doc(hidden)]
+pub enum Next {
+    /// The array ended.
+    End,
+    /// An element was pushed.
+    Pushed,
+    /// The element was JSON `null`; nothing was pushed.
+    Null,
+}
+
+/// Deserializes an optional JSON object into an existing struct, via a visitor that fills
+/// it; `false` for JSON `null`. Used by the generated in-place impls.
+pub(crate) struct FillSeed<'a, T>(pub(crate) &'a mut T);
+
+/// A struct that can fill itself from the members of a JSON object.
+pub(crate) trait Fill {
+    /// Reads every member of the object into `self`.
+    fn fill<'de, A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+    /// What to say when the JSON is not an object.
+    const EXPECTING: &'static str;
+}
+
+impl<'de, T: Fill> serde::de::DeserializeSeed<'de> for FillSeed<'_, T> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        // `any` dispatches on the next token once; `option` then `map` would peek twice.
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Fill> Visitor<'de> for FillSeed<'_, T> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_map(FillVisitor(self.0)).map(|()| true)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        self.0.fill(map).map(|()| true)
+    }
+}
+
+/// Fills a struct from a JSON object.
+pub(crate) struct FillVisitor<'a, T>(pub(crate) &'a mut T);
+
+impl<'de, T: Fill> Visitor<'de> for FillVisitor<'_, T> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.fill(map)
+    }
+}
+
+/// Implements the in-place hooks of [`Element`] for a [`Fill`] struct.
+macro_rules! fill_element {
+    ($t:ty) => {
+        impl $crate::element::Element for $t {
+            fn read_value<'de, A: ::serde::de::MapAccess<'de>>(
+                tag: u8,
+                map: &mut A,
+            ) -> Result<Option<Self>, A::Error> {
+                let mut slot = None;
+                Self::read_into(tag, map, &mut slot)?;
+                Ok(slot)
+            }
+            fn write_entry<M: ::serde::ser::SerializeMap>(
+                &self,
+                name: &'static str,
+                map: &mut M,
+            ) -> Result<(), M::Error> {
+                map.serialize_entry(name, self)
+            }
+            fn read_into<'de, A: ::serde::de::MapAccess<'de>>(
+                _tag: u8,
+                map: &mut A,
+                slot: &mut Option<Self>,
+            ) -> Result<bool, A::Error> {
+                let place = slot.insert(Self::default());
+                let present = map.next_value_seed($crate::element::FillSeed(place))?;
+                if !present {
+                    *slot = None;
+                }
+                Ok(present)
+            }
+            fn push_next<'de, S: ::serde::de::SeqAccess<'de>>(
+                seq: &mut S,
+                vec: &mut Vec<Self>,
+            ) -> Result<$crate::element::Next, S::Error> {
+                vec.push(Self::default());
+                let Some(place) = vec.last_mut() else {
+                    return Ok($crate::element::Next::End);
+                };
+                match seq.next_element_seed($crate::element::FillSeed(place))? {
+                    Some(true) => Ok($crate::element::Next::Pushed),
+                    Some(false) => {
+                        vec.pop();
+                        Ok($crate::element::Next::Null)
+                    }
+                    None => {
+                        vec.pop();
+                        Ok($crate::element::Next::End)
+                    }
+                }
+            }
+        }
+    };
+}
+pub(crate) use fill_element;
 
 /// Implements [`Element`] for a type that is a plain JSON value under one key.
 macro_rules! leaf_element {
@@ -192,7 +362,101 @@ macro_rules! leaf_element {
 }
 pub(crate) use leaf_element;
 
-leaf_element!(String, bool, RawJson);
+leaf_element!(RawJson);
+
+/// A JSON string or `null`, read with one token dispatch (strings are most values).
+struct StringOrNull;
+
+impl<'de> serde::de::DeserializeSeed<'de> for StringOrNull {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StringOrNull {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+impl Element for String {
+    fn read_value<'de, A: MapAccess<'de>>(_tag: u8, map: &mut A) -> Result<Option<Self>, A::Error> {
+        map.next_value_seed(StringOrNull)
+    }
+    fn write_entry<M: SerializeMap>(
+        &self,
+        name: &'static str,
+        map: &mut M,
+    ) -> Result<(), M::Error> {
+        map.serialize_entry(name, self)
+    }
+    fn push_next<'de, S: SeqAccess<'de>>(
+        seq: &mut S,
+        vec: &mut Vec<Self>,
+    ) -> Result<Next, S::Error> {
+        Ok(match seq.next_element_seed(StringOrNull)? {
+            None => Next::End,
+            Some(None) => Next::Null,
+            Some(Some(v)) => {
+                vec.push(v);
+                Next::Pushed
+            }
+        })
+    }
+}
+
+/// A JSON boolean or `null`.
+struct BoolOrNull;
+
+impl<'de> serde::de::DeserializeSeed<'de> for BoolOrNull {
+    type Value = Option<bool>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<bool>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BoolOrNull {
+    type Value = Option<bool>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean")
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+impl Element for bool {
+    fn read_value<'de, A: MapAccess<'de>>(_tag: u8, map: &mut A) -> Result<Option<Self>, A::Error> {
+        map.next_value_seed(BoolOrNull)
+    }
+    fn write_entry<M: SerializeMap>(
+        &self,
+        name: &'static str,
+        map: &mut M,
+    ) -> Result<(), M::Error> {
+        map.serialize_entry(name, self)
+    }
+}
 
 impl<T: Element> Element for Box<T> {
     const IS_CHOICE: bool = T::IS_CHOICE;
@@ -261,9 +525,8 @@ impl<T: Element> Slot for Option<T> {
             extra.push(key, raw);
             return Ok(());
         }
-        match T::read_value(tag, map)? {
-            Some(v) => *self = Some(v),
-            None => extra.push(key, raw_literal("null")),
+        if !T::read_into(tag, map, self)? {
+            extra.push(key, raw_literal("null"));
         }
         Ok(())
     }
@@ -295,19 +558,11 @@ impl<T: Element + DeserializeOwned + Serialize> Slot for Vec<T> {
             extra.push(name, raw);
             return Ok(());
         }
-        match map.next_value::<Nullable<LenientVec<T>>>()?.0 {
-            None => extra.push(name, raw_literal("null")),
-            Some(LenientVec::Items(v)) if v.is_empty() => extra.push(name, raw_literal("[]")),
-            Some(LenientVec::Items(v)) => *self = v,
-            Some(LenientVec::WithNulls(v)) => {
-                // FHIR puts nulls in primitive arrays to line them up with `_name`
-                // extensions. The typed field cannot hold the holes, so keep it all raw.
-                let raw = serde_json::to_string(&v)
-                    .ok()
-                    .and_then(|s| RawValue::from_string(s).ok())
-                    .unwrap_or_else(|| raw_literal("[]"));
-                extra.push(name, raw);
-            }
+        match map.next_value_seed(VecSeed(self))? {
+            VecRead::Null => extra.push(name, raw_literal("null")),
+            VecRead::Items if self.is_empty() => extra.push(name, raw_literal("[]")),
+            VecRead::Items => {}
+            VecRead::WithNulls(raw) => extra.push(name, raw),
         }
         Ok(())
     }
@@ -321,38 +576,73 @@ impl<T: Element + DeserializeOwned + Serialize> Slot for Vec<T> {
     }
 }
 
-/// A JSON array read element by element, tolerating `null` holes.
-enum LenientVec<T> {
-    Items(Vec<T>),
-    WithNulls(Vec<Option<T>>),
+/// How a JSON array member was read by [`VecSeed`].
+enum VecRead {
+    /// JSON `null` instead of an array.
+    Null,
+    /// Every element is in the vector.
+    Items,
+    /// The array had `null` holes: the vector is empty and this is the array, raw.
+    WithNulls(Box<RawValue>),
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for LenientVec<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = LenientVec<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-                loop {
-                    match seq.next_element::<Nullable<T>>()? {
-                        None => return Ok(LenientVec::Items(items)),
-                        Some(Nullable(Some(v))) => items.push(v),
-                        Some(Nullable(None)) => {
-                            let mut holes: Vec<Option<T>> = items.into_iter().map(Some).collect();
-                            holes.push(None);
-                            while let Some(Nullable(v)) = seq.next_element::<Nullable<T>>()? {
-                                holes.push(v);
-                            }
-                            return Ok(LenientVec::WithNulls(holes));
-                        }
-                    }
-                }
+/// Reads a JSON array into a vector, element by element in place, tolerating `null` holes.
+struct VecSeed<'a, T>(&'a mut Vec<T>);
+
+impl<'de, T: Element + Deserialize<'de> + Serialize> serde::de::DeserializeSeed<'de>
+    for VecSeed<'_, T>
+{
+    type Value = VecRead;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<VecRead, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Element + Deserialize<'de> + Serialize> Visitor<'de> for VecSeed<'_, T> {
+    type Value = VecRead;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<VecRead, E> {
+        Ok(VecRead::Null)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<VecRead, E> {
+        Ok(VecRead::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<VecRead, D::Error> {
+        d.deserialize_seq(self)
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<VecRead, S::Error> {
+        // Most FHIR arrays hold one element (one coding, one identifier...). Start with
+        // room for exactly one instead of Vec's default four: a quarter of the memory
+        // for the common case, and small blocks the allocator serves fastest.
+        if self.0.capacity() == 0 {
+            self.0
+                .reserve_exact(seq.size_hint().unwrap_or(1).clamp(1, 64));
+        }
+        loop {
+            match T::push_next(&mut seq, self.0)? {
+                Next::End => return Ok(VecRead::Items),
+                Next::Pushed => {}
+                Next::Null => break,
             }
         }
-        d.deserialize_seq(V(std::marker::PhantomData))
+        // FHIR puts nulls in primitive arrays to line them up with `_name` extensions.
+        // The typed field cannot hold the holes, so the whole array is kept raw.
+        let mut holes: Vec<Option<T>> = std::mem::take(self.0).into_iter().map(Some).collect();
+        holes.push(None);
+        while let Some(Nullable(v)) = seq.next_element::<Nullable<T>>()? {
+            holes.push(v);
+        }
+        let raw = serde_json::to_string(&holes)
+            .ok()
+            .and_then(|s| RawValue::from_string(s).ok())
+            .unwrap_or_else(|| raw_literal("[]"));
+        Ok(VecRead::WithNulls(raw))
     }
 }

@@ -11,12 +11,14 @@ mod element;
 mod eob;
 mod error;
 mod macros;
+pub mod money;
 mod operation_outcome;
 mod organization;
 mod patient;
 mod practitioner;
 pub mod profile;
 mod resource;
+pub mod validate;
 
 pub use bundle::{
     Bundle, BundleEntry, BundleEntryRequest, BundleEntryResponse, BundleEntrySearch, BundleLink,

@@ -92,10 +92,11 @@ macro_rules! fhir_struct {
                 }
             }
 
-            impl $name {
-                /// Reads the remaining members of a JSON object into a new value.
-                pub(crate) fn from_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
-                    let mut out = Self::default();
+            impl $crate::element::Fill for $name {
+                const EXPECTING: &'static str = concat!("a JSON object (", stringify!($name), ")");
+
+                fn fill<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+                    let out = self;
                     while let Some(key) = map.next_key_seed(__KeySeed)? {
                         match key {
                             $(
@@ -120,24 +121,15 @@ macro_rules! fhir_struct {
                             }
                         }
                     }
-                    Ok(out)
-                }
-            }
-
-            struct __ObjectVisitor;
-            impl<'de> Visitor<'de> for __ObjectVisitor {
-                type Value = $name;
-                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                    f.write_str(concat!("a JSON object (", stringify!($name), ")"))
-                }
-                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$name, A::Error> {
-                    $name::from_map(map)
+                    Ok(())
                 }
             }
 
             impl<'de> ::serde::Deserialize<'de> for $name {
                 fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    d.deserialize_map(__ObjectVisitor)
+                    let mut out = Self::default();
+                    d.deserialize_map($crate::element::FillVisitor(&mut out))?;
+                    Ok(out)
                 }
             }
 
@@ -152,7 +144,7 @@ macro_rules! fhir_struct {
             }
         };
 
-        $crate::element::leaf_element!($name);
+        $crate::element::fill_element!($name);
     };
 }
 pub(crate) use fhir_struct;

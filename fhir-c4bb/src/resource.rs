@@ -8,7 +8,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::element::Extra;
+use crate::element::{Extra, Fill};
 use crate::{
     Bundle, Coverage, ExplanationOfBenefit, OperationOutcome, Organization, Patient, Practitioner,
 };
@@ -306,18 +306,20 @@ impl<'de> Visitor<'de> for ResourceVisitor {
 }
 
 fn dispatch<'de, A: MapAccess<'de>>(rt: String, map: A) -> Result<Resource, A::Error> {
+    /// Fills a boxed default in place: a big resource is never built on the stack and moved.
+    fn boxed<'de, T: Fill + Default, A: MapAccess<'de>>(map: A) -> Result<Box<T>, A::Error> {
+        let mut b = Box::<T>::default();
+        b.fill(map)?;
+        Ok(b)
+    }
     Ok(match rt.as_str() {
-        "ExplanationOfBenefit" => {
-            Resource::ExplanationOfBenefit(Box::new(ExplanationOfBenefit::from_map(map)?))
-        }
-        "Patient" => Resource::Patient(Box::new(Patient::from_map(map)?)),
-        "Coverage" => Resource::Coverage(Box::new(Coverage::from_map(map)?)),
-        "Organization" => Resource::Organization(Box::new(Organization::from_map(map)?)),
-        "Practitioner" => Resource::Practitioner(Box::new(Practitioner::from_map(map)?)),
-        "OperationOutcome" => {
-            Resource::OperationOutcome(Box::new(OperationOutcome::from_map(map)?))
-        }
-        "Bundle" => Resource::Bundle(Box::new(Bundle::from_map(map)?)),
+        "ExplanationOfBenefit" => Resource::ExplanationOfBenefit(boxed(map)?),
+        "Patient" => Resource::Patient(boxed(map)?),
+        "Coverage" => Resource::Coverage(boxed(map)?),
+        "Organization" => Resource::Organization(boxed(map)?),
+        "Practitioner" => Resource::Practitioner(boxed(map)?),
+        "OperationOutcome" => Resource::OperationOutcome(boxed(map)?),
+        "Bundle" => Resource::Bundle(boxed(map)?),
         _ => Resource::Other(Box::new(OtherResource::new(Some(rt), collect_rest(map)?))),
     })
 }

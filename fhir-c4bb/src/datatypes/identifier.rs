@@ -25,8 +25,8 @@ fhir_struct! {
         pub system: Option<String> = "system",
         /// The identifier itself.
         pub value: Option<String> = "value",
-        /// When it was valid.
-        pub period: Option<Period> = "period",
+        /// When it was valid (boxed: rarely sent).
+        pub period: Option<Box<Period>> = "period",
         /// Who issued it.
         pub assigner: Option<Box<Reference>> = "assigner",
     }

@@ -24,7 +24,7 @@ pub use contact_point::ContactPoint;
 pub use extension::{Extension, ExtensionValue};
 pub use human_name::HumanName;
 pub use identifier::Identifier;
-pub use meta::{Meta, Narrative};
+pub use meta::{Meta, Narrative, Xhtml};
 pub use period::Period;
 pub use quantity::{Money, Quantity, Range, Ratio};
 pub use reference::Reference;

@@ -23,8 +23,9 @@ fhir_struct! {
         pub reference: Option<String> = "reference",
         /// The target's resource type.
         pub type_: Option<String> = "type",
-        /// Logical reference by business identifier.
-        pub identifier: Option<Identifier> = "identifier",
+        /// Logical reference by business identifier (boxed: rarely sent, and it would
+        /// triple the size of every reference).
+        pub identifier: Option<Box<Identifier>> = "identifier",
         /// Text for people.
         pub display: Option<String> = "display",
     }
