@@ -135,6 +135,64 @@ async fn the_next_page_is_fetched_only_once_the_current_one_is_drained() {
 }
 
 #[tokio::test]
+async fn with_read_ahead_the_next_page_is_fetched_while_the_current_one_is_drained() {
+    let server = MockServer::start().await;
+    let base = format!("{}/fhir", server.uri());
+    Mock::given(path("/fhir/ExplanationOfBenefit"))
+        .and(query_param("patient", "pat-1"))
+        .respond_with(fhir_json(bundle(
+            &eobs(0, 3),
+            &[],
+            None,
+            Some("ExplanationOfBenefit?page=2"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/fhir/ExplanationOfBenefit"))
+        .and(query_param("page", "2"))
+        .respond_with(fhir_json(bundle(
+            &eobs(3, 5),
+            &[],
+            None,
+            Some("ExplanationOfBenefit?page=3"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/fhir/ExplanationOfBenefit"))
+        .and(query_param("page", "3"))
+        .respond_with(fhir_json(bundle(&eobs(5, 6), &[], None, None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = FhirClient::builder(TestAdapter::new(&base).arc())
+        .token_source(static_tokens())
+        .read_ahead(true)
+        .build()
+        .unwrap();
+    let mut stream = client.explanation_of_benefits(EobQuery::new());
+    stream.try_next().await.unwrap().unwrap();
+    // Page 2 is requested in the background while page 1 is still being drained; page 3 is not (one ahead).
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = server.received_requests().await.unwrap().len();
+        if seen >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 2, "{seen}");
+    let rest: Vec<_> = stream.matches().try_collect().await.unwrap();
+    assert_eq!(
+        eob_ids(&rest),
+        ["e1", "e2", "e3", "e4", "e5"],
+        "every claim once, in order"
+    );
+}
+
+#[tokio::test]
 async fn a_next_link_to_a_foreign_origin_is_refused_and_the_foreign_server_sees_nothing() {
     let server = MockServer::start().await;
     let foreign = MockServer::start().await;
@@ -246,7 +304,7 @@ async fn a_paging_loop_ends_the_stream_with_a_typed_error_after_every_page_read(
             Some(&page1),
             Some("ExplanationOfBenefit?page=2"),
         )))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     Mock::given(path("/fhir/ExplanationOfBenefit"))
@@ -257,29 +315,38 @@ async fn a_paging_loop_ends_the_stream_with_a_typed_error_after_every_page_read(
             None,
             Some("ExplanationOfBenefit?page=3"),
         )))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     Mock::given(path("/fhir/ExplanationOfBenefit"))
         .and(query_param("page", "3"))
         .respond_with(fhir_json(bundle(&eobs(4, 5), &[], None, Some(&page1))))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
 
-    let items: Vec<_> = client(TestAdapter::new(&base))
-        .explanation_of_benefits(EobQuery::new())
-        .collect()
-        .await;
-    assert_eq!(items.len(), 6, "{items:?}");
-    assert!(items[..5].iter().all(Result::is_ok));
-    match &items[5] {
-        Err(e @ Error::PagingLoop { pages: 3, .. }) => {
-            assert!(e.to_string().contains("looped after 3 pages"), "{e}");
-            assert!(e.to_string().contains("incomplete"), "{e}");
+    for read_ahead in [false, true] {
+        let client = FhirClient::builder(TestAdapter::new(&base).arc())
+            .token_source(static_tokens())
+            .read_ahead(read_ahead)
+            .build()
+            .unwrap();
+        let items: Vec<_> = client
+            .explanation_of_benefits(EobQuery::new())
+            .collect()
+            .await;
+        assert_eq!(items.len(), 6, "{items:?}");
+        assert!(items[..5].iter().all(Result::is_ok));
+        match &items[5] {
+            Err(e @ Error::PagingLoop { pages: 3, .. }) => {
+                assert!(e.to_string().contains("looped after 3 pages"), "{e}");
+                assert!(e.to_string().contains("incomplete"), "{e}");
+            }
+            other => panic!("expected a paging loop, got {other:?}"),
         }
-        other => panic!("expected a paging loop, got {other:?}"),
     }
+    // Each page was fetched once per run, never the looped-to page again.
+    assert_eq!(server.received_requests().await.unwrap().len(), 6);
 }
 
 #[tokio::test]
@@ -319,21 +386,28 @@ async fn the_page_cap_ends_the_stream_with_a_typed_error() {
             .mount(&server)
             .await;
     }
-    let client = FhirClient::builder(TestAdapter::new(&base).arc())
-        .token_source(static_tokens())
-        .max_pages(2)
-        .build()
-        .unwrap();
-    let items: Vec<_> = client
-        .search::<fhir_c4bb::ExplanationOfBenefit>(SearchParams::new().param("page", "1"))
-        .collect()
-        .await;
-    assert_eq!(items.len(), 5, "{items:?}");
-    assert!(
-        matches!(items[4], Err(Error::PageLimit { limit: 2, .. })),
-        "{items:?}"
+    for read_ahead in [false, true] {
+        let client = FhirClient::builder(TestAdapter::new(&base).arc())
+            .token_source(static_tokens())
+            .max_pages(2)
+            .read_ahead(read_ahead)
+            .build()
+            .unwrap();
+        let items: Vec<_> = client
+            .search::<fhir_c4bb::ExplanationOfBenefit>(SearchParams::new().param("page", "1"))
+            .collect()
+            .await;
+        assert_eq!(items.len(), 5, "{items:?}");
+        assert!(
+            matches!(items[4], Err(Error::PageLimit { limit: 2, .. })),
+            "{items:?}"
+        );
+    }
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        4,
+        "two pages per run, never a third"
     );
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
 #[tokio::test]

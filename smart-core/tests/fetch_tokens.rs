@@ -194,6 +194,30 @@ async fn a_token_the_payer_rejects_mid_stream_is_refreshed_once_and_the_page_is_
 }
 
 #[tokio::test]
+async fn with_read_ahead_a_rejected_token_still_costs_one_refresh_and_each_page_once() {
+    let server = smart_support::payer().await;
+    mount_refresh(&server, Duration::ZERO, 1).await;
+    mount_pages(&server, Duration::ZERO, Duration::ZERO).await;
+    let session = session(&server, Duration::from_secs(60), Duration::from_secs(3600)).await;
+    let client = FhirClient::builder(TestAdapter::new(&format!("{}/fhir", server.uri())).arc())
+        .token_source(Arc::new(session))
+        .read_ahead(true)
+        .build()
+        .unwrap();
+    let got: Vec<_> = client
+        .explanation_of_benefits(EobQuery::new())
+        .matches()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&got), all_ids());
+    assert_eq!(
+        fhir_requests(&server).await,
+        pairs(&[("1", "old"), ("2", "old"), ("2", "new"), ("3", "new")]),
+    );
+}
+
+#[tokio::test]
 async fn concurrent_streams_of_one_member_share_one_refresh_request() {
     let server = smart_support::payer().await;
     // Exactly one refresh grant may reach the token endpoint (a second would spend the rotated refresh token).

@@ -109,6 +109,7 @@ pub struct FhirPoolBuilder {
     request_timeout: Duration,
     max_body_bytes: usize,
     max_pages: usize,
+    read_ahead: bool,
     policy: RatePolicy,
 }
 
@@ -122,6 +123,7 @@ impl FhirPoolBuilder {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_pages: DEFAULT_MAX_PAGES,
+            read_ahead: false,
             policy,
         }
     }
@@ -156,6 +158,19 @@ impl FhirPoolBuilder {
     /// The most pages one search may follow before ending with [`Error::PageLimit`] (default 10,000).
     pub fn max_pages(mut self, limit: usize) -> Self {
         self.max_pages = limit;
+        self
+    }
+
+    /// Requests the next page of a search as soon as the current one has arrived, while the consumer drains it
+    /// (default off).
+    ///
+    /// Off, a search holds one page in memory and asks for the next only once every item of the current one
+    /// has been taken, so a sync costs one payer round-trip plus one page decode per page. On, the round-trip
+    /// of the next page overlaps the decoding and draining of the current one: faster against a slow payer,
+    /// at the cost of up to two pages in memory, and of one request the consumer may never use if it stops
+    /// early (the read-ahead is cancelled when the stream is dropped).
+    pub fn read_ahead(mut self, on: bool) -> Self {
+        self.read_ahead = on;
         self
     }
 
@@ -213,6 +228,7 @@ impl FhirPoolBuilder {
                 request_timeout: self.request_timeout,
                 max_body_bytes: self.max_body_bytes,
                 max_pages: self.max_pages,
+                read_ahead: self.read_ahead,
             }),
         })
     }
@@ -274,6 +290,7 @@ impl FhirClientBuilder {
         request_timeout(timeout: Duration),
         max_body_bytes(limit: usize),
         max_pages(limit: usize),
+        read_ahead(on: bool),
         rate_policy(policy: RatePolicy),
         max_concurrency(n: usize),
     );

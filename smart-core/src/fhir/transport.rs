@@ -36,6 +36,8 @@ pub(crate) struct Transport {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub max_pages: usize,
+    /// Fetch the next page of a search while the current one is drained.
+    pub read_ahead: bool,
 }
 
 /// How one attempt ended.
