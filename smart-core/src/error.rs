@@ -488,6 +488,24 @@ impl Error {
             Error::Unsupported { .. } => {
                 Some("use coverage() and explanation_of_benefits() (and other searches) instead")
             }
+            Error::UnexpectedResponse {
+                stage: Stage::Fhir,
+                status,
+                ..
+            } => Some(match status {
+                401 => {
+                    "the payer rejected the token even after a refresh: check the granted scopes, or authorize the member again"
+                }
+                429 | 500.. => {
+                    "the payer's FHIR server or its gateway failed and sent an error page; this is usually transient: retry later"
+                }
+                200..=299 => {
+                    "the payer sent a web page instead of FHIR JSON (a login, consent or maintenance page?): check the FHIR base URL and the adapter's Accept header"
+                }
+                _ => {
+                    "the payer answered with something other than FHIR JSON: check the FHIR base URL and the resource path"
+                }
+            }),
             _ => None,
         }
     }

@@ -311,7 +311,7 @@ async fn the_concurrency_cap_is_shared_by_every_member_of_a_pool() {
     let server = slow_server(Duration::from_millis(60)).await;
     let mut adapter = TestAdapter::new(&format!("{}/fhir", server.uri()));
     adapter.policy.max_concurrency = 3;
-    let pool = FhirPool::builder(adapter.arc()).build_pool().unwrap();
+    let pool = FhirPool::builder(adapter.arc()).build().unwrap();
     let started = Instant::now();
     let reads = (0..12).map(|_| {
         let member = pool.for_member(static_tokens());
@@ -349,7 +349,7 @@ async fn a_member_waiting_to_retry_does_not_hold_a_permit() {
     .await;
     let mut adapter = TestAdapter::new(&format!("{}/fhir", server.uri()));
     adapter.policy.max_concurrency = 1;
-    let pool = FhirPool::builder(adapter.arc()).build_pool().unwrap();
+    let pool = FhirPool::builder(adapter.arc()).build().unwrap();
     let member = |tok: &str| {
         pool.for_member(Arc::new(smart_core::StaticTokens::new(
             smart_core::TokenSet::bearer(secrecy::SecretString::from(tok.to_owned()), None)
@@ -375,4 +375,38 @@ async fn a_member_waiting_to_retry_does_not_hold_a_permit() {
     assert!(a_done > b_done);
     assert!(a_done.duration_since(started) >= Duration::from_secs(1));
     assert_eq!(a_calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_per_attempt_and_is_retried() {
+    let server = RawServer::with(|_req| async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Reply::json(200, patient_json().as_bytes())
+    })
+    .await;
+    let mut adapter = TestAdapter::new(&format!("{}/fhir", server.uri()));
+    adapter.policy.max_attempts = 2;
+    let client = FhirClient::builder(adapter.arc())
+        .token_source(static_tokens())
+        .request_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.patient().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests().len(), 2, "one timeout, one retry");
 }

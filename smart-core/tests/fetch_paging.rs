@@ -135,6 +135,64 @@ async fn the_next_page_is_fetched_only_once_the_current_one_is_drained() {
 }
 
 #[tokio::test]
+async fn with_read_ahead_the_next_page_is_fetched_while_the_current_one_is_drained() {
+    let server = MockServer::start().await;
+    let base = format!("{}/fhir", server.uri());
+    Mock::given(path("/fhir/ExplanationOfBenefit"))
+        .and(query_param("patient", "pat-1"))
+        .respond_with(fhir_json(bundle(
+            &eobs(0, 3),
+            &[],
+            None,
+            Some("ExplanationOfBenefit?page=2"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/fhir/ExplanationOfBenefit"))
+        .and(query_param("page", "2"))
+        .respond_with(fhir_json(bundle(
+            &eobs(3, 5),
+            &[],
+            None,
+            Some("ExplanationOfBenefit?page=3"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/fhir/ExplanationOfBenefit"))
+        .and(query_param("page", "3"))
+        .respond_with(fhir_json(bundle(&eobs(5, 6), &[], None, None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = FhirClient::builder(TestAdapter::new(&base).arc())
+        .token_source(static_tokens())
+        .read_ahead(true)
+        .build()
+        .unwrap();
+    let mut stream = client.explanation_of_benefits(EobQuery::new());
+    stream.try_next().await.unwrap().unwrap();
+    // Page 2 is requested in the background while page 1 is still being drained; page 3 is not (one ahead).
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = server.received_requests().await.unwrap().len();
+        if seen >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 2, "{seen}");
+    let rest: Vec<_> = stream.matches().try_collect().await.unwrap();
+    assert_eq!(
+        eob_ids(&rest),
+        ["e1", "e2", "e3", "e4", "e5"],
+        "every claim once, in order"
+    );
+}
+
+#[tokio::test]
 async fn a_next_link_to_a_foreign_origin_is_refused_and_the_foreign_server_sees_nothing() {
     let server = MockServer::start().await;
     let foreign = MockServer::start().await;
@@ -246,7 +304,7 @@ async fn a_paging_loop_ends_the_stream_with_a_typed_error_after_every_page_read(
             Some(&page1),
             Some("ExplanationOfBenefit?page=2"),
         )))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     Mock::given(path("/fhir/ExplanationOfBenefit"))
@@ -257,29 +315,38 @@ async fn a_paging_loop_ends_the_stream_with_a_typed_error_after_every_page_read(
             None,
             Some("ExplanationOfBenefit?page=3"),
         )))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     Mock::given(path("/fhir/ExplanationOfBenefit"))
         .and(query_param("page", "3"))
         .respond_with(fhir_json(bundle(&eobs(4, 5), &[], None, Some(&page1))))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
 
-    let items: Vec<_> = client(TestAdapter::new(&base))
-        .explanation_of_benefits(EobQuery::new())
-        .collect()
-        .await;
-    assert_eq!(items.len(), 6, "{items:?}");
-    assert!(items[..5].iter().all(Result::is_ok));
-    match &items[5] {
-        Err(e @ Error::PagingLoop { pages: 3, .. }) => {
-            assert!(e.to_string().contains("looped after 3 pages"), "{e}");
-            assert!(e.to_string().contains("incomplete"), "{e}");
+    for read_ahead in [false, true] {
+        let client = FhirClient::builder(TestAdapter::new(&base).arc())
+            .token_source(static_tokens())
+            .read_ahead(read_ahead)
+            .build()
+            .unwrap();
+        let items: Vec<_> = client
+            .explanation_of_benefits(EobQuery::new())
+            .collect()
+            .await;
+        assert_eq!(items.len(), 6, "{items:?}");
+        assert!(items[..5].iter().all(Result::is_ok));
+        match &items[5] {
+            Err(e @ Error::PagingLoop { pages: 3, .. }) => {
+                assert!(e.to_string().contains("looped after 3 pages"), "{e}");
+                assert!(e.to_string().contains("incomplete"), "{e}");
+            }
+            other => panic!("expected a paging loop, got {other:?}"),
         }
-        other => panic!("expected a paging loop, got {other:?}"),
     }
+    // Each page was fetched once per run, never the looped-to page again.
+    assert_eq!(server.received_requests().await.unwrap().len(), 6);
 }
 
 #[tokio::test]
@@ -319,21 +386,28 @@ async fn the_page_cap_ends_the_stream_with_a_typed_error() {
             .mount(&server)
             .await;
     }
-    let client = FhirClient::builder(TestAdapter::new(&base).arc())
-        .token_source(static_tokens())
-        .max_pages(2)
-        .build()
-        .unwrap();
-    let items: Vec<_> = client
-        .search::<fhir_c4bb::ExplanationOfBenefit>(SearchParams::new().param("page", "1"))
-        .collect()
-        .await;
-    assert_eq!(items.len(), 5, "{items:?}");
-    assert!(
-        matches!(items[4], Err(Error::PageLimit { limit: 2, .. })),
-        "{items:?}"
+    for read_ahead in [false, true] {
+        let client = FhirClient::builder(TestAdapter::new(&base).arc())
+            .token_source(static_tokens())
+            .max_pages(2)
+            .read_ahead(read_ahead)
+            .build()
+            .unwrap();
+        let items: Vec<_> = client
+            .search::<fhir_c4bb::ExplanationOfBenefit>(SearchParams::new().param("page", "1"))
+            .collect()
+            .await;
+        assert_eq!(items.len(), 5, "{items:?}");
+        assert!(
+            matches!(items[4], Err(Error::PageLimit { limit: 2, .. })),
+            "{items:?}"
+        );
+    }
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        4,
+        "two pages per run, never a third"
     );
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -341,6 +415,12 @@ async fn warnings_and_included_resources_in_a_bundle_are_surfaced() {
     let server = MockServer::start().await;
     let base = format!("{}/fhir", server.uri());
     let org = json!({"resourceType": "Organization", "id": "org-1", "name": "Provider Org"});
+    // e1 names its provider by reference (resolved against the included Organization) and carries its
+    // payee organization contained (resolved by the EOB itself).
+    let mut e1 = eob("e1");
+    e1["provider"] = json!({"reference": format!("{base}/Organization/org-1")});
+    e1["contained"] = json!([{"resourceType": "Organization", "id": "payee-1", "name": "Payee"}]);
+    e1["payee"]["party"] = json!({"reference": "#payee-1"});
     let warning = outcome(
         "warning",
         "incomplete",
@@ -349,7 +429,7 @@ async fn warnings_and_included_resources_in_a_bundle_are_surfaced() {
     Mock::given(path("/fhir/ExplanationOfBenefit"))
         .and(query_param("_include", "ExplanationOfBenefit:provider"))
         .respond_with(fhir_json(bundle(
-            &eobs(0, 2),
+            &[eob("e0"), e1],
             &[
                 json!({"resource": org, "search": {"mode": "include"}}),
                 json!({"resource": warning, "search": {"mode": "outcome"}}),
@@ -370,6 +450,15 @@ async fn warnings_and_included_resources_in_a_bundle_are_surfaced() {
     assert_eq!(results.included.len(), 1);
     assert_eq!(results.included[0].resource_type(), "Organization");
     assert_eq!(results.included[0].id(), Some("org-1"));
+    let e1 = &results.matches[1];
+    let provider = results.resolve(e1.provider.as_ref().unwrap()).unwrap();
+    assert_eq!(provider.id(), Some("org-1"));
+    let payee = e1.payee.as_ref().unwrap().party.as_ref().unwrap();
+    let contained = e1.resolve_contained(payee).unwrap();
+    assert_eq!(
+        contained.as_organization().unwrap().name.as_deref(),
+        Some("Payee")
+    );
     assert_eq!(results.warnings.len(), 2);
     assert_eq!(
         results.warnings[0].issue[0].diagnostics.as_deref(),
@@ -448,6 +537,11 @@ async fn an_html_error_page_is_a_typed_error_with_its_status() {
         other => panic!("expected UnexpectedResponse, got {other:?}"),
     }
     assert!(err.is_transient());
+    assert!(
+        err.hint().unwrap().contains("transient"),
+        "{:?}",
+        err.hint()
+    );
     // A 502 is transient: it was retried up to the policy's 4 attempts.
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
 }
@@ -469,6 +563,7 @@ async fn an_html_page_with_status_200_is_refused_without_retrying() {
         matches!(err, Error::UnexpectedResponse { status: 200, .. }),
         "{err:?}"
     );
+    assert!(err.hint().unwrap().contains("web page"), "{:?}", err.hint());
 }
 
 #[tokio::test]
@@ -667,7 +762,7 @@ async fn a_pool_shares_one_connection_between_members_and_reads_each_members_dat
             .await;
     }
     let pool = smart_core::FhirPool::builder(TestAdapter::new(&base).arc())
-        .build_pool()
+        .build()
         .unwrap();
     for who in ["a", "b"] {
         let tokens = Arc::new(smart_core::StaticTokens::new(

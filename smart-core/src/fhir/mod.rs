@@ -5,7 +5,7 @@
 //!   and concurrency cap) between many members ([`FhirPool::for_member`]).
 //! - Searches are [`SearchStream`]s of [`SearchItem`]s: matches, `_include`d resources, and the
 //!   `OperationOutcome` warnings a payer puts inside a Bundle. Pages are fetched one at a time, as the
-//!   consumer drains them; `next` links are followed verbatim, only to the FHIR origin (or an origin the
+//!   consumer drains them (or one ahead, with [`FhirPoolBuilder::read_ahead`]); `next` links are followed verbatim, only to the FHIR origin (or an origin the
 //!   adapter trusts), and a paging loop or a runaway search ends the stream with [`Error::PagingLoop`] or
 //!   [`Error::PageLimit`](crate::Error::PageLimit).
 //! - Every request retries 429/503 (honouring `Retry-After` and `X-RateLimit-Reset`, bounded), 5xx and
@@ -31,7 +31,6 @@
 //! ```
 
 mod client;
-mod http_interim;
 mod model;
 mod paging;
 mod pool;
@@ -44,6 +43,6 @@ pub use model::{FhirResource, Included, Outcome};
 pub use paging::SearchStream;
 pub use pool::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, DEFAULT_REQUEST_TIMEOUT,
-    FhirClientBuilder, FhirPool,
+    FhirClientBuilder, FhirPool, FhirPoolBuilder,
 };
 pub use search::{EobQuery, SearchItem, SearchParams, SearchResults};

@@ -154,6 +154,31 @@ pub(crate) fn decode_page<T: FhirResource>(body: &[u8], url: &Url) -> Result<Pag
     })
 }
 
+/// The `next` and `self` links of a Bundle, read without building its entries (they are skipped, not
+/// decoded), so that a read-ahead can request the next page before this one is decoded. `None` when the body
+/// is not a JSON object; the full decode then reports why.
+pub(crate) fn peek_links(body: &[u8]) -> Option<(Option<String>, Option<String>)> {
+    #[derive(serde::Deserialize)]
+    struct Links {
+        #[serde(default)]
+        link: Vec<Link>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Link {
+        relation: Option<String>,
+        url: Option<String>,
+    }
+    let links: Links = serde_json::from_slice(body).ok()?;
+    let find = |rel: &str| {
+        links
+            .link
+            .iter()
+            .find(|l| l.relation.as_deref() == Some(rel))
+            .and_then(|l| l.url.clone())
+    };
+    Some((find("next"), find("self")))
+}
+
 /// The issues of an `OperationOutcome` body, or `None` when `body` is not one.
 pub(crate) fn outcome_issues(body: &[u8]) -> Option<Vec<OutcomeIssue>> {
     let Ok(Resource::OperationOutcome(outcome)) = fhir_c4bb::from_slice::<Resource>(body) else {

@@ -1,5 +1,5 @@
-//! A search as a stream: one page in memory at a time, `next` links followed verbatim but only to origins the
-//! token may go to, and loops and runaway paging ended with a typed error.
+//! A search as a stream: one page in memory at a time (two with read-ahead), `next` links followed verbatim but
+//! only to origins the token may go to, and loops and runaway paging ended with a typed error.
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
@@ -7,12 +7,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::stream::{BoxStream, Stream, StreamExt, TryStreamExt};
+use tracing::Instrument;
 use url::Url;
 
 use super::client::FhirClient;
-use super::model::{FhirResource, Page, decode_page};
+use super::model::{FhirResource, Page, decode_page, peek_links};
 use super::search::{SearchItem, SearchResults};
 use crate::error::{Error, Result};
+use crate::http::Received;
 use crate::url_policy::redact_url;
 
 /// Where a search starts: a ready URL, or one that needs the member's patient id (known only once the token
@@ -28,7 +30,8 @@ pub(crate) type UrlForPatient = Box<dyn FnOnce(&FhirClient, &str) -> Result<Url>
 /// The results of a search, page after page, as a [`Stream`] of [`SearchItem`]s.
 ///
 /// The next page is requested only when every item of the current one has been taken, so memory holds one
-/// page whatever the member's history. After an error the stream ends. A stream that ends with
+/// page whatever the member's history (with [`read_ahead`](super::FhirPoolBuilder::read_ahead) on, the next
+/// page is fetched while the current one is drained, and memory holds two). After an error the stream ends. A stream that ends with
 /// [`Error::PagingLoop`] or [`Error::PageLimit`] delivered everything before it, but the search is incomplete.
 ///
 /// ```no_run
@@ -72,6 +75,7 @@ impl<T: FhirResource> SearchStream<T> {
             client,
             start: Some(start),
             next: None,
+            ahead: None,
             items: VecDeque::new(),
             seen: HashSet::new(),
             hasher: RandomState::new(),
@@ -127,12 +131,28 @@ struct Pager<T> {
     start: Option<Start>,
     /// The next page to fetch, or why it must not be fetched (delivered once the current page is drained).
     next: Option<Result<Url>>,
+    /// The next page, already being fetched (only with read-ahead on).
+    ahead: Option<ReadAhead>,
     items: VecDeque<SearchItem<T>>,
     /// Hashes of every page URL fetched and every `self` link seen: 8 bytes a page, not a URL a page.
     seen: HashSet<u64>,
     hasher: RandomState,
+    /// Pages requested so far, for the page cap.
     pages: usize,
     done: bool,
+}
+
+/// A page being fetched by its own task (its body, not yet decoded). Dropping it (the stream was dropped)
+/// cancels the fetch.
+struct ReadAhead {
+    url: Url,
+    task: tokio::task::JoinHandle<Result<Received>>,
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl<T: FhirResource> Pager<T> {
@@ -144,19 +164,36 @@ impl<T: FhirResource> Pager<T> {
             if self.done {
                 return None;
             }
-            let url = match self.next_url().await {
-                Some(Ok(url)) => url,
-                Some(Err(e)) => {
-                    self.done = true;
-                    return Some((Err(e), self));
-                }
-                None => {
-                    self.done = true;
-                    return None;
-                }
+            let fetched = match self.ahead.take() {
+                Some(mut ahead) => match (&mut ahead.task).await {
+                    Ok(received) => received.map(|r| (ahead.url.clone(), r)),
+                    Err(e) => Err(Error::Transport {
+                        stage: crate::Stage::Fhir,
+                        url: redact_url(&ahead.url),
+                        kind: crate::TransportKind::Other,
+                        source: Some(Box::new(e)),
+                    }),
+                },
+                None => match self.next_url().await {
+                    None => {
+                        self.done = true;
+                        return None;
+                    }
+                    Some(Err(e)) => Err(e),
+                    Some(Ok(url)) => match self.claim_page(&url) {
+                        Ok(()) => {
+                            let transport = self.client.transport.clone();
+                            let tokens = self.client.tokens.clone();
+                            transport.get(&url, tokens.as_ref()).await.map(|r| (url, r))
+                        }
+                        Err(e) => Err(e),
+                    },
+                },
             };
-            if let Err(e) = self.fetch(url).await {
+            if let Err(e) = fetched.and_then(|(url, received)| self.take_page(&url, received)) {
                 self.done = true;
+                // The stream ends here: cancel a read-ahead already under way.
+                self.ahead = None;
                 return Some((Err(e), self));
             }
         }
@@ -175,25 +212,69 @@ impl<T: FhirResource> Pager<T> {
         }
     }
 
-    async fn fetch(&mut self, url: Url) -> Result<()> {
-        let transport = &self.client.transport;
-        if self.pages >= transport.max_pages {
+    /// Counts a page about to be requested, or fails when the page cap is reached.
+    fn claim_page(&mut self, url: &Url) -> Result<()> {
+        let limit = self.client.transport.max_pages;
+        if self.pages >= limit {
             return Err(Error::PageLimit {
-                limit: transport.max_pages,
-                url: redact_url(&url),
+                limit,
+                url: redact_url(url),
             });
         }
-        let received = transport.get(&url, self.client.tokens.as_ref()).await?;
         self.pages += 1;
-        let page: Page<T> = decode_page(&received.body, &url)?;
+        Ok(())
+    }
+
+    /// Decodes a fetched page and makes it the current one. With read-ahead on, the next page is requested
+    /// first (its link is read without decoding the entries), so that its round-trip overlaps this decode.
+    fn take_page(&mut self, url: &Url, received: Received) -> Result<()> {
+        let mut links_noted = false;
+        if self.client.transport.read_ahead
+            && let Some((next, own)) = peek_links(&received.body)
+        {
+            self.note_links(url, own.as_deref(), next.as_deref());
+            links_noted = true;
+            self.start_read_ahead();
+        }
+        let page: Page<T> = decode_page(&received.body, url)?;
         drop(received);
-        self.seen.insert(self.hasher.hash_one(url.as_str()));
-        if let Some(own) = page.self_link.as_deref().and_then(|s| url.join(s).ok()) {
-            self.seen.insert(self.hasher.hash_one(own.as_str()));
+        if !links_noted {
+            self.note_links(url, page.self_link.as_deref(), page.next.as_deref());
         }
         self.items = page.items;
-        self.next = page.next.map(|link| self.follow(&url, &link));
         Ok(())
+    }
+
+    /// Remembers a fetched page (and its `self` link) for loop detection, and works out where its `next` link
+    /// may lead.
+    fn note_links(&mut self, url: &Url, own: Option<&str>, next: Option<&str>) {
+        self.seen.insert(self.hasher.hash_one(url.as_str()));
+        if let Some(own) = own.and_then(|s| url.join(s).ok()) {
+            self.seen.insert(self.hasher.hash_one(own.as_str()));
+        }
+        self.next = next.map(|link| self.follow(url, link));
+    }
+
+    /// Starts fetching the next page now, in its own task, while the current one is decoded and drained.
+    fn start_read_ahead(&mut self) {
+        let url = match self.next.take() {
+            Some(Ok(url)) => url,
+            other => {
+                self.next = other;
+                return;
+            }
+        };
+        if let Err(e) = self.claim_page(&url) {
+            self.next = Some(Err(e));
+            return;
+        }
+        let transport = self.client.transport.clone();
+        let tokens = self.client.tokens.clone();
+        let task_url = url.clone();
+        let task = tokio::spawn(
+            async move { transport.get(&task_url, tokens.as_ref()).await }.in_current_span(),
+        );
+        self.ahead = Some(ReadAhead { url, task });
     }
 
     /// Resolves a `next` link against the page it came from and checks it may be fetched.

@@ -58,8 +58,8 @@ pub struct FhirPool {
 
 impl FhirPool {
     /// Starts building a pool for `adapter`'s FHIR server.
-    pub fn builder(adapter: Arc<dyn PayerAdapter>) -> FhirClientBuilder {
-        FhirClientBuilder::new(adapter)
+    pub fn builder(adapter: Arc<dyn PayerAdapter>) -> FhirPoolBuilder {
+        FhirPoolBuilder::new(adapter)
     }
 
     /// A client for one member, sharing this pool's connections and concurrency cap.
@@ -82,58 +82,50 @@ impl FhirPool {
     }
 }
 
-/// Builds a [`FhirClient`] (one member) or a [`FhirPool`] (many members, one concurrency cap).
+/// Builds a [`FhirPool`]: one payer connection for many members.
 ///
 /// Every setting has a default: the adapter's [`RatePolicy`], [`DEFAULT_CONNECT_TIMEOUT`],
 /// [`DEFAULT_REQUEST_TIMEOUT`], [`DEFAULT_MAX_BODY_BYTES`], [`DEFAULT_MAX_PAGES`], and an HTTP client built for
 /// the adapter (gzip, no redirects, lenient header parsing when the adapter asks for it).
+/// [`FhirClientBuilder`] has the same settings, for one member.
 ///
 /// ```no_run
-/// # fn run(adapter: std::sync::Arc<dyn smart_core::PayerAdapter>,
-/// #        session: std::sync::Arc<dyn smart_core::TokenSource>) -> smart_core::Result<()> {
+/// # fn run(adapter: std::sync::Arc<dyn smart_core::PayerAdapter>) -> smart_core::Result<()> {
 /// use std::time::Duration;
-/// use smart_core::fhir::FhirClient;
+/// use smart_core::fhir::FhirPool;
 ///
-/// let client = FhirClient::builder(adapter)
-///     .token_source(session)
+/// let pool = FhirPool::builder(adapter)
+///     .max_concurrency(16)
 ///     .request_timeout(Duration::from_secs(30))
-///     .max_pages(500)
 ///     .build()?;
-/// # let _ = client; Ok(()) }
+/// # let _ = pool; Ok(()) }
 /// ```
 #[derive(Debug)]
 #[must_use]
-pub struct FhirClientBuilder {
+pub struct FhirPoolBuilder {
     adapter: Arc<dyn PayerAdapter>,
-    tokens: Option<Arc<dyn TokenSource>>,
     http: Option<reqwest::Client>,
     connect_timeout: Duration,
     request_timeout: Duration,
     max_body_bytes: usize,
     max_pages: usize,
+    read_ahead: bool,
     policy: RatePolicy,
 }
 
-impl FhirClientBuilder {
+impl FhirPoolBuilder {
     pub(crate) fn new(adapter: Arc<dyn PayerAdapter>) -> Self {
         let policy = adapter.rate_policy();
         Self {
             adapter,
-            tokens: None,
             http: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_pages: DEFAULT_MAX_PAGES,
+            read_ahead: false,
             policy,
         }
-    }
-
-    /// Where the member's access tokens come from (a `Session`, or [`StaticTokens`](crate::StaticTokens)).
-    /// Required by [`build`](Self::build); not used by [`build_pool`](Self::build_pool).
-    pub fn token_source(mut self, tokens: Arc<dyn TokenSource>) -> Self {
-        self.tokens = Some(tokens);
-        self
     }
 
     /// Uses this HTTP client instead of building one. The connect timeout and the adapter's lenient-header
@@ -169,6 +161,19 @@ impl FhirClientBuilder {
         self
     }
 
+    /// Requests the next page of a search as soon as the current one has arrived, while the consumer drains it
+    /// (default off).
+    ///
+    /// Off, a search holds one page in memory and asks for the next only once every item of the current one
+    /// has been taken, so a sync costs one payer round-trip plus one page decode per page. On, the round-trip
+    /// of the next page overlaps the decoding and draining of the current one: faster against a slow payer,
+    /// at the cost of up to two pages in memory, and of one request the consumer may never use if it stops
+    /// early (the read-ahead is cancelled when the stream is dropped).
+    pub fn read_ahead(mut self, on: bool) -> Self {
+        self.read_ahead = on;
+        self
+    }
+
     /// Replaces the adapter's retry, backoff and concurrency policy.
     pub fn rate_policy(mut self, policy: RatePolicy) -> Self {
         self.policy = policy;
@@ -181,19 +186,9 @@ impl FhirClientBuilder {
         self
     }
 
-    /// A client for one member. Fails without a [`token_source`](Self::token_source), on an insecure FHIR
-    /// base, or when the HTTP client cannot be built.
-    pub fn build(mut self) -> Result<FhirClient> {
-        let tokens = self.tokens.take().ok_or_else(|| {
-            Error::Config(
-                "a FhirClient needs a token source (FhirClientBuilder::token_source)".into(),
-            )
-        })?;
-        Ok(self.build_pool()?.for_member(tokens))
-    }
-
-    /// A [`FhirPool`] to share between members ([`FhirPool::for_member`]).
-    pub fn build_pool(self) -> Result<FhirPool> {
+    /// The pool. Fails on an insecure FHIR base, a zero concurrency cap or page limit, an invalid `Accept`
+    /// header from the adapter, or when the HTTP client cannot be built.
+    pub fn build(self) -> Result<FhirPool> {
         let base = self.adapter.fhir_base().clone();
         require_secure(&base)?;
         if base.cannot_be_a_base() {
@@ -233,8 +228,82 @@ impl FhirClientBuilder {
                 request_timeout: self.request_timeout,
                 max_body_bytes: self.max_body_bytes,
                 max_pages: self.max_pages,
+                read_ahead: self.read_ahead,
             }),
         })
+    }
+}
+
+/// Builds a [`FhirClient`] for one member: a [`token_source`](Self::token_source) plus the settings of
+/// [`FhirPoolBuilder`] (the client gets a pool of its own; share a [`FhirPool`] to sync many members under one
+/// concurrency cap).
+///
+/// ```no_run
+/// # fn run(adapter: std::sync::Arc<dyn smart_core::PayerAdapter>,
+/// #        session: smart_core::Session) -> smart_core::Result<()> {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use smart_core::fhir::FhirClient;
+///
+/// let client = FhirClient::builder(adapter)
+///     .token_source(Arc::new(session))
+///     .request_timeout(Duration::from_secs(30))
+///     .max_pages(500)
+///     .build()?;
+/// # let _ = client; Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct FhirClientBuilder {
+    pool: FhirPoolBuilder,
+    tokens: Option<Arc<dyn TokenSource>>,
+}
+
+macro_rules! forward {
+    ($($name:ident($arg:ident: $ty:ty)),* $(,)?) => {$(
+        #[doc = concat!("See [`FhirPoolBuilder::", stringify!($name), "`].")]
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.pool = self.pool.$name($arg);
+            self
+        }
+    )*};
+}
+
+impl FhirClientBuilder {
+    pub(crate) fn new(adapter: Arc<dyn PayerAdapter>) -> Self {
+        Self {
+            pool: FhirPoolBuilder::new(adapter),
+            tokens: None,
+        }
+    }
+
+    /// Where the member's access tokens come from: a [`Session`](crate::Session) (refreshing, stored), or
+    /// [`StaticTokens`](crate::StaticTokens). Required.
+    pub fn token_source(mut self, tokens: Arc<dyn TokenSource>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    forward!(
+        http_client(client: reqwest::Client),
+        connect_timeout(timeout: Duration),
+        request_timeout(timeout: Duration),
+        max_body_bytes(limit: usize),
+        max_pages(limit: usize),
+        read_ahead(on: bool),
+        rate_policy(policy: RatePolicy),
+        max_concurrency(n: usize),
+    );
+
+    /// The client. Fails without a [`token_source`](Self::token_source), and where
+    /// [`FhirPoolBuilder::build`] fails.
+    pub fn build(self) -> Result<FhirClient> {
+        let tokens = self.tokens.ok_or_else(|| {
+            Error::Config(
+                "a FhirClient needs a token source (FhirClientBuilder::token_source)".into(),
+            )
+        })?;
+        Ok(self.pool.build()?.for_member(tokens))
     }
 }
 

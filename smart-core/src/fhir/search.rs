@@ -46,6 +46,19 @@ pub struct SearchResults<T> {
     pub warnings: Vec<Outcome>,
 }
 
+impl<T> SearchResults<T> {
+    /// The included resource a reference in a match points to (`Organization/1`, or an absolute URL ending in
+    /// it), e.g. an EOB's `provider` after `_include=ExplanationOfBenefit:provider`. References to contained
+    /// resources (`#id`) are resolved by the resource that contains them
+    /// ([`ExplanationOfBenefit::resolve_contained`](fhir_c4bb::ExplanationOfBenefit::resolve_contained)).
+    pub fn resolve(&self, reference: &fhir_c4bb::Reference) -> Option<&Included> {
+        let (ty, id) = reference.target()?;
+        self.included
+            .iter()
+            .find(|r| r.resource_type() == ty && r.id() == Some(id))
+    }
+}
+
 impl<T> Default for SearchResults<T> {
     fn default() -> Self {
         Self {

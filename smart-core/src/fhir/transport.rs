@@ -12,11 +12,11 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use url::{Origin, Url};
 
-use super::http_interim::{self as http, ContentKind, Received};
 use super::model::outcome_issues;
 use super::retry::{jittered_backoff, server_wait};
 use crate::adapter::{PayerAdapter, RatePolicy};
 use crate::error::{Error, Result, Stage, TransportKind};
+use crate::http::{self, ContentKind, Received};
 use crate::token_source::TokenSource;
 use crate::tokens::TokenSet;
 use crate::url_policy::{redact_url, require_secure};
@@ -36,6 +36,8 @@ pub(crate) struct Transport {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub max_pages: usize,
+    /// Fetch the next page of a search while the current one is drained.
+    pub read_ahead: bool,
 }
 
 /// How one attempt ended.
@@ -148,10 +150,8 @@ impl Transport {
                     token = tokens.refresh_after_rejection(&token).await?;
                 }
                 Attempt::Fatal(error) => {
-                    if let Error::UnexpectedResponse { status, .. }
-                    | Error::OperationOutcome { status, .. } = &error
-                    {
-                        span.record("status", *status);
+                    if let Some(status) = http_status(&error) {
+                        span.record("status", status);
                     }
                     return Err(error);
                 }
@@ -160,8 +160,8 @@ impl Transport {
                     wait,
                     throttled,
                 } => {
-                    if let Some((status, _)) = &throttled {
-                        span.record("status", *status);
+                    if let Some(status) = throttled.as_ref().map(|t| t.0).or(http_status(&error)) {
+                        span.record("status", status);
                     }
                     let exhausted = || match &throttled {
                         Some((status, excerpt)) => Error::RateLimited {
@@ -290,6 +290,16 @@ impl Transport {
             };
         }
         received.unexpected(Stage::Fhir)
+    }
+}
+
+/// The HTTP status an error carries, for the request span.
+fn http_status(error: &Error) -> Option<u16> {
+    match error {
+        Error::UnexpectedResponse { status, .. } | Error::OperationOutcome { status, .. } => {
+            Some(*status)
+        }
+        _ => None,
     }
 }
 

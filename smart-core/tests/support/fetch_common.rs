@@ -1,17 +1,13 @@
 //! What the fetch tests share: a configurable test adapter, FHIR JSON builders over a real C4BB example EOB,
-//! token sources, and a fast retry policy.
+//! a static token source, and a fast retry policy.
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
-use smart_core::{
-    CoverageSearch, PayerAdapter, RatePolicy, Result, StaticTokens, TokenSet, TokenSource,
-};
+use smart_core::{CoverageSearch, PayerAdapter, RatePolicy, StaticTokens, TokenSet, TokenSource};
 use url::Url;
 
 /// A C4BB example EOB (see `benches/data/SOURCES.md`).
@@ -149,69 +145,4 @@ pub fn static_tokens() -> Arc<dyn TokenSource> {
         TokenSet::bearer(SecretString::from(TOKEN), Some(Duration::from_secs(3600)))
             .with_patient("pat-1"),
     ))
-}
-
-/// A token source that hands out `at-SECRET-{n}` and makes a new one on `refresh_after_rejection`, single-flight
-/// like a real session: callers that were rejected with an older token get the current one without a refresh.
-#[derive(Debug)]
-pub struct CountingTokens {
-    current: tokio::sync::Mutex<Arc<TokenSet>>,
-    pub refreshes: AtomicUsize,
-    pub current_calls: AtomicUsize,
-    refresh_delay: Duration,
-}
-
-impl CountingTokens {
-    pub fn new(refresh_delay: Duration) -> Arc<Self> {
-        Arc::new(Self {
-            current: tokio::sync::Mutex::new(Arc::new(token_set(0))),
-            refreshes: AtomicUsize::new(0),
-            current_calls: AtomicUsize::new(0),
-            refresh_delay,
-        })
-    }
-
-    pub fn refreshes(&self) -> usize {
-        self.refreshes.load(Ordering::SeqCst)
-    }
-}
-
-fn token_set(n: usize) -> TokenSet {
-    TokenSet::bearer(
-        SecretString::from(format!("at-SECRET-{n}")),
-        Some(Duration::from_secs(3600)),
-    )
-    .with_patient("pat-1")
-}
-
-#[async_trait]
-impl TokenSource for CountingTokens {
-    async fn current(&self) -> Result<Arc<TokenSet>> {
-        self.current_calls.fetch_add(1, Ordering::SeqCst);
-        Ok(self.current.lock().await.clone())
-    }
-
-    async fn refresh_after_rejection(&self, rejected: &TokenSet) -> Result<Arc<TokenSet>> {
-        let mut current = self.current.lock().await;
-        if current.access_token().expose_secret() != rejected.access_token().expose_secret() {
-            return Ok(current.clone());
-        }
-        tokio::time::sleep(self.refresh_delay).await;
-        let n = self.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
-        *current = Arc::new(token_set(n));
-        Ok(current.clone())
-    }
-}
-
-/// The ids of the EOBs in a list of decoded resources.
-pub fn ids<T: serde::Serialize>(items: &[T]) -> Vec<String> {
-    items
-        .iter()
-        .map(|r| {
-            serde_json::to_value(r).unwrap()["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect()
 }
