@@ -78,7 +78,7 @@ async fn main() -> ExitCode {
     match run(&ctx).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            report(e.as_ref(), ctx.adapter.as_ref());
+            report(e.as_ref());
             ExitCode::FAILURE
         }
     }
@@ -372,8 +372,8 @@ fn redact(url: &Url) -> String {
     smart_core::url_policy::redact_url(url)
 }
 
-/// The error, its causes, and the SDK's hint (or the payer adapter's explanation of an odd response).
-fn report(e: &(dyn StdError + Send + Sync + 'static), adapter: &dyn PayerAdapter) {
+/// The error, its causes, and the SDK's hint (which carries the payer adapter's explanation where it has one).
+fn report(e: &(dyn StdError + Send + Sync + 'static)) {
     eprintln!("\nerror: {e}");
     let mut cause = e.source();
     while let Some(c) = cause {
@@ -383,14 +383,8 @@ fn report(e: &(dyn StdError + Send + Sync + 'static), adapter: &dyn PayerAdapter
     let Some(sdk) = e.downcast_ref::<smart_core::Error>() else {
         return;
     };
-    let hint = sdk.hint().map(str::to_owned).or_else(|| match sdk {
-        // The SDK's UnexpectedResponse carries no payer hint of its own yet; ask the adapter directly.
-        smart_core::Error::UnexpectedResponse {
-            status, excerpt, ..
-        } => adapter.explain_response(*status, excerpt.as_str()),
-        _ => None,
-    });
-    if let Some(hint) = hint {
+    // Payer-specific explanations (an odd gateway page, a known refusal) come through the same hint.
+    if let Some(hint) = sdk.hint() {
         eprintln!("hint: {hint}");
     }
 }

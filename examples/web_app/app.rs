@@ -144,9 +144,9 @@ pub enum AppError {
     Payer {
         /// The payer's key.
         payer: String,
-        /// Why.
+        /// Why (boxed: the SDK's error is large, and this one is returned by value).
         #[source]
-        source: SdkError,
+        source: Box<SdkError>,
     },
     /// The database could not be opened.
     #[error(transparent)]
@@ -230,9 +230,9 @@ pub async fn serve(listener: TcpListener, config: Config) -> Result<RunningApp, 
                 p.key
             )));
         }
-        let sdk = |source| AppError::Payer {
+        let sdk = |source: SdkError| AppError::Payer {
             payer: p.key.clone(),
-            source,
+            source: Box::new(source),
         };
         let mut builder = SmartClient::builder(p.adapter.clone())
             .client_id(p.client_id.clone())
@@ -244,7 +244,7 @@ pub async fn serve(listener: TcpListener, config: Config) -> Result<RunningApp, 
         let client = builder.build().map_err(sdk)?;
         // One pool per payer: every member's reads share its connections and its concurrency cap.
         let pool = FhirPool::builder(p.adapter.clone())
-            .build_pool()
+            .build()
             .map_err(sdk)?;
         payers.push(Payer {
             key: p.key,
@@ -666,7 +666,8 @@ enum PageError {
     NoPending,
     Sdk {
         payer: String,
-        error: SdkError,
+        // Boxed: the SDK's error is large, and every handler returns this one by value.
+        error: Box<SdkError>,
     },
     Db(DbError),
     Internal(String),
@@ -676,7 +677,7 @@ impl PageError {
     fn sdk(payer: &Payer, error: SdkError) -> Self {
         PageError::Sdk {
             payer: payer.name.clone(),
-            error,
+            error: Box::new(error),
         }
     }
 }
@@ -691,7 +692,7 @@ impl From<SdkError> for PageError {
     fn from(error: SdkError) -> Self {
         PageError::Sdk {
             payer: "the payer".into(),
-            error,
+            error: Box::new(error),
         }
     }
 }
@@ -711,7 +712,7 @@ impl IntoResponse for PageError {
                 "This sign-in link was already used, has expired, or was started in another browser.".to_owned(),
                 Some("Start again from your plans: choose Connect my insurer.".to_owned()),
             ),
-            PageError::Sdk { payer, error } => match error {
+            PageError::Sdk { payer, error } => match &**error {
                 SdkError::AuthorizationDenied { .. } => (
                     StatusCode::FORBIDDEN,
                     format!("{payer} did not share your data"),

@@ -604,7 +604,7 @@ impl SmartClient {
         )
         .await?;
         if !r.status.is_success() || matches!(r.kind(), ContentKind::Html | ContentKind::Xml) {
-            return Err(r.unexpected(Stage::Token));
+            return Err(r.unexpected(Stage::Token, self.inner.adapter.as_ref()));
         }
         let doc: Value = serde_json::from_slice(&r.body).map_err(|e| Error::Decode {
             stage: Stage::Token,

@@ -206,6 +206,9 @@ pub enum Error {
         content_type: Option<String>,
         /// A short excerpt of the body (never of a token response).
         excerpt: BodyExcerpt,
+        /// A payer-specific explanation, when the adapter recognises the failure
+        /// ([`PayerAdapter::explain_response`](crate::PayerAdapter::explain_response)).
+        payer_hint: Option<String>,
     },
 
     /// The response body exceeded the configured size limit.
@@ -437,6 +440,10 @@ impl Error {
                 ..
             }
             | Error::OperationOutcome {
+                payer_hint: Some(h),
+                ..
+            }
+            | Error::UnexpectedResponse {
                 payer_hint: Some(h),
                 ..
             } => Some(h),

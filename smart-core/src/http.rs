@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use tracing::Instrument;
 use url::Url;
 
+use crate::adapter::PayerAdapter;
 use crate::error::{BodyExcerpt, Error, Result, Stage, TransportKind};
 use crate::url_policy::redact_url;
 
@@ -113,25 +114,33 @@ impl Received {
         redact_url(&self.url)
     }
 
-    /// An [`Error::UnexpectedResponse`] for this response, with a secret-free excerpt of the body.
-    pub fn unexpected(&self, stage: Stage) -> Error {
+    /// An [`Error::UnexpectedResponse`] for this response, with a secret-free excerpt of the body and the
+    /// adapter's explanation of it, where the adapter recognises the failure (an Elevance gateway envelope, an
+    /// Aetna XML fault).
+    pub fn unexpected(&self, stage: Stage, adapter: &dyn PayerAdapter) -> Error {
+        let excerpt = excerpt(&self.body);
+        let status = self.status.as_u16();
         Error::UnexpectedResponse {
             stage,
             url: self.safe_url(),
-            status: self.status.as_u16(),
+            status,
             content_type: self.content_type().map(str::to_owned),
-            excerpt: excerpt(&self.body),
+            payer_hint: adapter.explain_response(status, excerpt.as_str()),
+            excerpt,
         }
     }
 
     /// Like [`Received::unexpected`], but with the body withheld: for bodies that may carry tokens (a 2xx from a
     /// token endpoint that is not a usable token response).
-    pub fn unexpected_withheld(&self, stage: Stage) -> Error {
+    /// The adapter sees the status only, never the withheld body.
+    pub fn unexpected_withheld(&self, stage: Stage, adapter: &dyn PayerAdapter) -> Error {
+        let status = self.status.as_u16();
         Error::UnexpectedResponse {
             stage,
             url: self.safe_url(),
-            status: self.status.as_u16(),
+            status,
             content_type: self.content_type().map(str::to_owned),
+            payer_hint: adapter.explain_response(status, ""),
             excerpt: BodyExcerpt(format!(
                 "[{} bytes withheld: a successful token endpoint response may hold tokens]",
                 self.body.len()

@@ -168,11 +168,13 @@ impl TokenCall<'_> {
             if r.status.is_success() {
                 match r.kind() {
                     // A login or gateway page is useful to see, and holds no tokens worth the name.
-                    ContentKind::Html | ContentKind::Xml => r.unexpected(Stage::Token),
-                    _ => r.unexpected_withheld(Stage::Token),
+                    ContentKind::Html | ContentKind::Xml => {
+                        r.unexpected(Stage::Token, self.adapter)
+                    }
+                    _ => r.unexpected_withheld(Stage::Token, self.adapter),
                 }
             } else {
-                r.unexpected(Stage::Token)
+                r.unexpected(Stage::Token, self.adapter)
             }
         };
         match r.kind() {
@@ -209,9 +211,9 @@ impl TokenCall<'_> {
     fn oauth_error(&self, r: &Received, doc: &Map<String, Value>) -> Error {
         let Some(error) = doc.get("error").and_then(Value::as_str) else {
             return if r.status.is_success() {
-                r.unexpected_withheld(Stage::Token)
+                r.unexpected_withheld(Stage::Token, self.adapter)
             } else {
-                r.unexpected(Stage::Token)
+                r.unexpected(Stage::Token, self.adapter)
             };
         };
         let description = doc

@@ -320,7 +320,10 @@ async fn html_error_page_is_unexpected_response_with_an_excerpt() {
             content_type,
             excerpt,
             url,
+            payer_hint,
         } => {
+            // The Standard adapter recognises no payer-specific failure.
+            assert_eq!(payer_hint, &None);
             assert_eq!(*stage, Stage::Token);
             assert_eq!(*status, 502);
             assert_eq!(content_type.as_deref(), Some("text/html; charset=utf-8"));

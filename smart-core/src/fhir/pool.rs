@@ -36,7 +36,7 @@ pub const DEFAULT_MAX_PAGES: usize = 10_000;
 /// use futures::TryStreamExt;
 /// use smart_core::fhir::{EobQuery, FhirPool};
 ///
-/// let pool = FhirPool::builder(adapter).max_concurrency(32).build_pool()?;
+/// let pool = FhirPool::builder(adapter).max_concurrency(32).build()?;
 /// let syncs = members.into_iter().map(|tokens| {
 ///     let client = pool.for_member(tokens);
 ///     async move {

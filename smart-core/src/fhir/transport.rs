@@ -247,7 +247,7 @@ impl Transport {
         if status.is_success() {
             return match received.kind() {
                 ContentKind::Html | ContentKind::Xml => {
-                    Attempt::Fatal(received.unexpected(Stage::Fhir))
+                    Attempt::Fatal(received.unexpected(Stage::Fhir, self.adapter.as_ref()))
                 }
                 _ => Attempt::Done(received),
             };
@@ -289,7 +289,7 @@ impl Transport {
                 payer_hint: self.adapter.explain_response(status, excerpt.as_str()),
             };
         }
-        received.unexpected(Stage::Fhir)
+        received.unexpected(Stage::Fhir, self.adapter.as_ref())
     }
 }
 
