@@ -124,3 +124,8 @@ pub use smart_core as smart;
 pub use fhir_c4bb;
 pub use payer_quirks;
 pub use smart_core;
+
+// Every Rust block in README.md compiles as a doctest, so the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -243,9 +243,7 @@ pub async fn serve(listener: TcpListener, config: Config) -> Result<RunningApp, 
         }
         let client = builder.build().map_err(sdk)?;
         // One pool per payer: every member's reads share its connections and its concurrency cap.
-        let pool = FhirPool::builder(p.adapter.clone())
-            .build()
-            .map_err(sdk)?;
+        let pool = FhirPool::builder(p.adapter.clone()).build().map_err(sdk)?;
         payers.push(Payer {
             key: p.key,
             name: p.name,
