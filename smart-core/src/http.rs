@@ -160,6 +160,22 @@ pub(crate) async fn send(
     stage: Stage,
     limit: usize,
 ) -> Result<Received> {
+    send_observed(client, request, stage, limit, None).await
+}
+
+/// Sees a successful (2xx) response's body as it arrives: called with an empty slice when a body starts (a
+/// retried request's body starts over), then with the whole body received so far after each chunk.
+pub(crate) type BodyObserver<'a> = &'a mut (dyn FnMut(&[u8]) + Send + 'static);
+
+/// [`send`], showing a 2xx body to `observer` as it arrives (the FHIR fetch layer reads a page's `next` link
+/// from it before the rest of the page is in).
+pub(crate) async fn send_observed(
+    client: &reqwest::Client,
+    request: reqwest::RequestBuilder,
+    stage: Stage,
+    limit: usize,
+    observer: Option<BodyObserver<'_>>,
+) -> Result<Received> {
     let request = request.build().map_err(|e| {
         Error::Config(format!(
             "could not build an HTTP request: {}",
@@ -200,7 +216,8 @@ pub(crate) async fn send(
             });
         }
         let headers = response.headers().clone();
-        let body = read_body_capped(response, limit, stage, &url).await?;
+        let observer = observer.filter(|_| status.is_success());
+        let body = read_body_capped(response, limit, stage, &url, observer).await?;
         Ok(Received {
             status,
             headers,
@@ -212,13 +229,14 @@ pub(crate) async fn send(
     .await
 }
 
-/// Reads `response`'s body chunk by chunk and stops with [`Error::BodyTooLarge`] as soon as it passes `limit`
-/// (or at once when `Content-Length` already says it will).
-pub(crate) async fn read_body_capped(
+/// Reads `response`'s body chunk by chunk, showing it to `observer` as it grows, and stops with
+/// [`Error::BodyTooLarge`] as soon as it passes `limit` (or at once when `Content-Length` already says it will).
+async fn read_body_capped(
     mut response: reqwest::Response,
     limit: usize,
     stage: Stage,
     url: &Url,
+    mut observer: Option<BodyObserver<'_>>,
 ) -> Result<Vec<u8>> {
     let too_large = || Error::BodyTooLarge {
         stage,
@@ -230,7 +248,13 @@ pub(crate) async fn read_body_capped(
     {
         return Err(too_large());
     }
-    let mut body = Vec::new();
+    // Sized once from Content-Length (already checked against the cap) rather than grown by doubling, which
+    // for a 700 KB page means some twenty reallocations and copying the body about twice over.
+    let expected = response.content_length().map_or(0, |len| len as usize);
+    let mut body = Vec::with_capacity(expected);
+    if let Some(observe) = observer.as_mut() {
+        observe(&body);
+    }
     while let Some(chunk) = response
         .chunk()
         .await
@@ -240,6 +264,9 @@ pub(crate) async fn read_body_capped(
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);
+        if let Some(observe) = observer.as_mut() {
+            observe(&body);
+        }
     }
     Ok(body)
 }

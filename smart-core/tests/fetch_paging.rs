@@ -5,12 +5,15 @@
 
 #[path = "support/fetch_common.rs"]
 mod common;
+#[path = "support/raw_server.rs"]
+mod raw_server;
 
 use std::io::Write;
 use std::sync::Arc;
 
 use common::*;
 use futures::{StreamExt, TryStreamExt};
+use raw_server::{RawServer, Reply};
 use serde_json::json;
 use smart_core::fhir::{EobQuery, FhirClient, SearchItem, SearchParams};
 use smart_core::{CoverageSearch, Error, Stage};
@@ -94,7 +97,7 @@ async fn pages_are_followed_through_relative_and_absolute_next_links() {
 }
 
 #[tokio::test]
-async fn the_next_page_is_fetched_only_once_the_current_one_is_drained() {
+async fn without_read_ahead_the_next_page_is_fetched_only_once_the_current_one_is_drained() {
     let server = MockServer::start().await;
     let base = format!("{}/fhir", server.uri());
     Mock::given(path("/fhir/ExplanationOfBenefit"))
@@ -114,7 +117,12 @@ async fn the_next_page_is_fetched_only_once_the_current_one_is_drained() {
         .await;
     let requests = || async { server.received_requests().await.unwrap().len() };
 
-    let mut stream = client(TestAdapter::new(&base)).explanation_of_benefits(EobQuery::new());
+    let client = FhirClient::builder(TestAdapter::new(&base).arc())
+        .token_source(static_tokens())
+        .read_ahead(false)
+        .build()
+        .unwrap();
+    let mut stream = client.explanation_of_benefits(EobQuery::new());
     assert_eq!(
         requests().await,
         0,
@@ -190,6 +198,82 @@ async fn with_read_ahead_the_next_page_is_fetched_while_the_current_one_is_drain
         ["e1", "e2", "e3", "e4", "e5"],
         "every claim once, in order"
     );
+}
+
+/// A payer whose page 1 writes its `next` link before its entries (the Bundle's element order) and then holds
+/// back its last bytes until page 2 has been asked for, or for `hold` at most.
+async fn payer_with_a_slow_first_page(hold: std::time::Duration) -> RawServer {
+    let page_2_asked = Arc::new(tokio::sync::Notify::new());
+    RawServer::with(move |req| {
+        let page_2_asked = page_2_asked.clone();
+        async move {
+            if req.target.contains("page=2") {
+                page_2_asked.notify_one();
+                return Reply::json(200, bundle(&eobs(3, 5), &[], None, None).as_bytes());
+            }
+            let entries: Vec<String> = eobs(0, 3)
+                .iter()
+                .map(|r| json!({"resource": r, "search": {"mode": "match"}}).to_string())
+                .collect();
+            let head = r#"{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"ExplanationOfBenefit?patient=pat-1&page=2"}],"entry":["#;
+            let mut reply = Reply::parts(
+                200,
+                &[("Content-Type", "application/fhir+json")],
+                vec![
+                    Arc::from(format!("{head}{},", entries[..2].join(",")).into_bytes()),
+                    Arc::from(format!("{}]}}", entries[2]).into_bytes()),
+                ],
+            );
+            reply.hold_last = Some((page_2_asked, hold));
+            reply
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_read_ahead_the_next_page_is_requested_as_soon_as_its_link_has_arrived() {
+    // Page 1 cannot complete until page 2 has been asked for: a client that waited for the whole page would
+    // stall for the full 10 s hold.
+    let server = payer_with_a_slow_first_page(std::time::Duration::from_secs(10)).await;
+    let client = client(TestAdapter::new(&format!("{}/fhir", server.uri())));
+    let started = std::time::Instant::now();
+    let claims: Vec<_> = client
+        .explanation_of_benefits(EobQuery::new())
+        .matches()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "page 2 was asked for only after page 1 had arrived whole ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(eob_ids(&claims), ["e0", "e1", "e2", "e3", "e4"]);
+    assert_eq!(
+        server.max_in_flight(),
+        2,
+        "page 2 was asked while page 1 arrived"
+    );
+    assert_eq!(server.requests().len(), 2, "each page once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_read_ahead_a_page_is_asked_for_only_once_the_previous_one_is_drained() {
+    let server = payer_with_a_slow_first_page(std::time::Duration::from_millis(300)).await;
+    let client = FhirClient::builder(TestAdapter::new(&format!("{}/fhir", server.uri())).arc())
+        .token_source(static_tokens())
+        .read_ahead(false)
+        .build()
+        .unwrap();
+    let claims: Vec<_> = client
+        .explanation_of_benefits(EobQuery::new())
+        .matches()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(eob_ids(&claims), ["e0", "e1", "e2", "e3", "e4"]);
+    assert_eq!(server.max_in_flight(), 1, "one page at a time");
 }
 
 #[tokio::test]

@@ -4,9 +4,10 @@
 //! - [`FhirClient`] reads and searches for one member; [`FhirPool`] shares one payer connection (HTTP client
 //!   and concurrency cap) between many members ([`FhirPool::for_member`]).
 //! - Searches are [`SearchStream`]s of [`SearchItem`]s: matches, `_include`d resources, and the
-//!   `OperationOutcome` warnings a payer puts inside a Bundle. Pages are fetched one at a time, as the
-//!   consumer drains them (or one ahead, with [`FhirPoolBuilder::read_ahead`]); `next` links are followed verbatim, only to the FHIR origin (or an origin the
-//!   adapter trusts), and a paging loop or a runaway search ends the stream with [`Error::PagingLoop`] or
+//!   `OperationOutcome` warnings a payer puts inside a Bundle. A stream asks for the next page as soon as the
+//!   current page's `next` link has arrived, and holds at most two pages ([`FhirPoolBuilder::read_ahead`]);
+//!   `next` links are followed verbatim, only to the FHIR origin (or an origin the adapter trusts), and a
+//!   paging loop or a runaway search ends the stream with [`Error::PagingLoop`] or
 //!   [`Error::PageLimit`](crate::Error::PageLimit).
 //! - Every request retries 429/503 (honouring `Retry-After` and `X-RateLimit-Reset`, bounded), 5xx and
 //!   dropped connections with jittered backoff, within [`RatePolicy`](crate::RatePolicy) limits; refreshes the
@@ -31,6 +32,7 @@
 //! ```
 
 mod client;
+mod link_scan;
 mod model;
 mod paging;
 mod pool;

@@ -1,5 +1,6 @@
-//! A search as a stream: one page in memory at a time (two with read-ahead), `next` links followed verbatim but
-//! only to origins the token may go to, and loops and runaway paging ended with a typed error.
+//! A search as a stream: the page being drained and the next one in memory (one page with read-ahead off),
+//! `next` links followed verbatim but only to origins the token may go to, and loops and runaway paging ended
+//! with a typed error.
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
@@ -7,11 +8,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::stream::{BoxStream, Stream, StreamExt, TryStreamExt};
+use tokio::sync::oneshot;
 use tracing::Instrument;
 use url::Url;
 
 use super::client::FhirClient;
-use super::model::{FhirResource, Page, decode_page, peek_links};
+use super::link_scan::{LinkScanner, PageLinks, Scan};
+use super::model::{FhirResource, Page, decode_page_off_worker};
 use super::search::{SearchItem, SearchResults};
 use crate::error::{Error, Result};
 use crate::http::Received;
@@ -29,9 +32,10 @@ pub(crate) type UrlForPatient = Box<dyn FnOnce(&FhirClient, &str) -> Result<Url>
 
 /// The results of a search, page after page, as a [`Stream`] of [`SearchItem`]s.
 ///
-/// The next page is requested only when every item of the current one has been taken, so memory holds one
-/// page whatever the member's history (with [`read_ahead`](super::FhirPoolBuilder::read_ahead) on, the next
-/// page is fetched while the current one is drained, and memory holds two). After an error the stream ends. A stream that ends with
+/// Memory holds the page being drained and at most the next one, whatever the member's history: the next page
+/// is requested as soon as the current page's `next` link has arrived (see
+/// [`read_ahead`](super::FhirPoolBuilder::read_ahead); with it off, only once every item of the current page has
+/// been taken, and memory holds one page). After an error the stream ends. A stream that ends with
 /// [`Error::PagingLoop`] or [`Error::PageLimit`] delivered everything before it, but the search is incomplete.
 ///
 /// ```no_run
@@ -132,7 +136,7 @@ struct Pager<T> {
     /// The next page to fetch, or why it must not be fetched (delivered once the current page is drained).
     next: Option<Result<Url>>,
     /// The next page, already being fetched (only with read-ahead on).
-    ahead: Option<ReadAhead>,
+    ahead: Option<Fetch>,
     items: VecDeque<SearchItem<T>>,
     /// Hashes of every page URL fetched and every `self` link seen: 8 bytes a page, not a URL a page.
     seen: HashSet<u64>,
@@ -142,18 +146,24 @@ struct Pager<T> {
     done: bool,
 }
 
-/// A page being fetched by its own task (its body, not yet decoded). Dropping it (the stream was dropped)
-/// cancels the fetch.
-struct ReadAhead {
+/// A page being fetched by its own task (with read-ahead on). The task reads the page's links as its body
+/// arrives and sends them on `links` as soon as they are known, usually long before the body is complete.
+/// Dropping the fetch (the stream was dropped or failed) cancels it.
+struct Fetch {
     url: Url,
     task: tokio::task::JoinHandle<Result<Received>>,
+    /// Closed without a message when the links could not be read early (they then come from the decode).
+    links: Option<oneshot::Receiver<PageLinks>>,
 }
 
-impl Drop for ReadAhead {
+impl Drop for Fetch {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
+
+/// A fetched page: its URL, its answer, and whether its links have already been noted (read early).
+type Fetched = (Url, Received, bool);
 
 impl<T: FhirResource> Pager<T> {
     async fn step(mut self) -> Option<(Result<SearchItem<T>>, Self)> {
@@ -165,15 +175,7 @@ impl<T: FhirResource> Pager<T> {
                 return None;
             }
             let fetched = match self.ahead.take() {
-                Some(mut ahead) => match (&mut ahead.task).await {
-                    Ok(received) => received.map(|r| (ahead.url.clone(), r)),
-                    Err(e) => Err(Error::Transport {
-                        stage: crate::Stage::Fhir,
-                        url: redact_url(&ahead.url),
-                        kind: crate::TransportKind::Other,
-                        source: Some(Box::new(e)),
-                    }),
-                },
+                Some(fetch) => self.finish(fetch).await,
                 None => match self.next_url().await {
                     None => {
                         self.done = true;
@@ -181,21 +183,61 @@ impl<T: FhirResource> Pager<T> {
                     }
                     Some(Err(e)) => Err(e),
                     Some(Ok(url)) => match self.claim_page(&url) {
+                        Ok(()) if self.client.transport.read_ahead => {
+                            let fetch = self.spawn_fetch(url);
+                            self.finish(fetch).await
+                        }
                         Ok(()) => {
                             let transport = self.client.transport.clone();
                             let tokens = self.client.tokens.clone();
-                            transport.get(&url, tokens.as_ref()).await.map(|r| (url, r))
+                            let got = transport.get(&url, tokens.as_ref()).await;
+                            got.map(|r| (url, r, false))
                         }
                         Err(e) => Err(e),
                     },
                 },
             };
-            if let Err(e) = fetched.and_then(|(url, received)| self.take_page(&url, received)) {
+            let taken = match fetched {
+                Ok((url, received, noted)) => self.take_page(url, received, noted).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = taken {
                 self.done = true;
                 // The stream ends here: cancel a read-ahead already under way.
                 self.ahead = None;
                 return Some((Err(e), self));
             }
+        }
+    }
+
+    /// Waits for a fetch to end. If its links arrive first, the page after it is requested at once.
+    async fn finish(&mut self, mut fetch: Fetch) -> Result<Fetched> {
+        let mut noted = false;
+        let joined = loop {
+            let Some(links) = fetch.links.as_mut() else {
+                break (&mut fetch.task).await;
+            };
+            tokio::select! {
+                biased;
+                early = links => {
+                    fetch.links = None;
+                    if let Ok(early) = early {
+                        self.note_links(&fetch.url, early.own.as_deref(), early.next.as_deref());
+                        noted = true;
+                        self.start_read_ahead();
+                    }
+                }
+                joined = &mut fetch.task => break joined,
+            }
+        };
+        match joined {
+            Ok(received) => received.map(|r| (fetch.url.clone(), r, noted)),
+            Err(e) => Err(Error::Transport {
+                stage: crate::Stage::Fhir,
+                url: redact_url(&fetch.url),
+                kind: crate::TransportKind::Other,
+                source: Some(Box::new(e)),
+            }),
         }
     }
 
@@ -225,21 +267,15 @@ impl<T: FhirResource> Pager<T> {
         Ok(())
     }
 
-    /// Decodes a fetched page and makes it the current one. With read-ahead on, the next page is requested
-    /// first (its link is read without decoding the entries), so that its round-trip overlaps this decode.
-    fn take_page(&mut self, url: &Url, received: Received) -> Result<()> {
-        let mut links_noted = false;
-        if self.client.transport.read_ahead
-            && let Some((next, own)) = peek_links(&received.body)
-        {
-            self.note_links(url, own.as_deref(), next.as_deref());
-            links_noted = true;
-            self.start_read_ahead();
-        }
-        let page: Page<T> = decode_page(&received.body, url)?;
-        drop(received);
-        if !links_noted {
-            self.note_links(url, page.self_link.as_deref(), page.next.as_deref());
+    /// Decodes a fetched page and makes it the current one. Its links come from the decoded page unless they
+    /// were read early (`noted`); with read-ahead on, the next page is then requested if it was not already.
+    async fn take_page(&mut self, url: Url, received: Received, noted: bool) -> Result<()> {
+        let (page, url): (Page<T>, Url) = decode_page_off_worker(received.body, url).await?;
+        if !noted {
+            self.note_links(&url, page.self_link.as_deref(), page.next.as_deref());
+            if self.client.transport.read_ahead {
+                self.start_read_ahead();
+            }
         }
         self.items = page.items;
         Ok(())
@@ -268,13 +304,51 @@ impl<T: FhirResource> Pager<T> {
             self.next = Some(Err(e));
             return;
         }
+        self.ahead = Some(self.spawn_fetch(url));
+    }
+
+    /// Fetches `url` in a task that reads the page's links from its body as it arrives.
+    fn spawn_fetch(&self, url: Url) -> Fetch {
+        let (sender, links) = oneshot::channel();
         let transport = self.client.transport.clone();
         let tokens = self.client.tokens.clone();
         let task_url = url.clone();
         let task = tokio::spawn(
-            async move { transport.get(&task_url, tokens.as_ref()).await }.in_current_span(),
+            async move {
+                let mut sender = Some(sender);
+                let mut scanner = LinkScanner::new();
+                let mut observe = move |body: &[u8]| {
+                    if body.is_empty() {
+                        // A new attempt (after a dropped connection): its body starts over.
+                        scanner = LinkScanner::new();
+                        return;
+                    }
+                    if sender.is_none() {
+                        return;
+                    }
+                    match scanner.feed(body) {
+                        Scan::Pending => {}
+                        Scan::Found(found) => {
+                            if let Some(sender) = sender.take() {
+                                // The pager may have stopped listening (the stream ended): nothing to do.
+                                let _ = sender.send(found.clone());
+                            }
+                        }
+                        // Closing the channel tells the pager to take the links from the decoded page.
+                        Scan::GaveUp => sender = None,
+                    }
+                };
+                transport
+                    .get_observed(&task_url, tokens.as_ref(), Some(&mut observe))
+                    .await
+            }
+            .in_current_span(),
         );
-        self.ahead = Some(ReadAhead { url, task });
+        Fetch {
+            url,
+            task,
+            links: Some(links),
+        }
     }
 
     /// Resolves a `next` link against the page it came from and checks it may be fetched.

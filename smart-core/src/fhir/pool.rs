@@ -123,7 +123,7 @@ impl FhirPoolBuilder {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_pages: DEFAULT_MAX_PAGES,
-            read_ahead: false,
+            read_ahead: true,
             policy,
         }
     }
@@ -161,14 +161,17 @@ impl FhirPoolBuilder {
         self
     }
 
-    /// Requests the next page of a search as soon as the current one has arrived, while the consumer drains it
-    /// (default off).
+    /// Requests the next page of a search as soon as the current page's `next` link has arrived (default on).
     ///
-    /// Off, a search holds one page in memory and asks for the next only once every item of the current one
-    /// has been taken, so a sync costs one payer round-trip plus one page decode per page. On, the round-trip
-    /// of the next page overlaps the decoding and draining of the current one: faster against a slow payer,
-    /// at the cost of up to two pages in memory, and of one request the consumer may never use if it stops
-    /// early (the read-ahead is cancelled when the stream is dropped).
+    /// On, the link is read from the page's bytes as they arrive: servers that write a Bundle's `link` before
+    /// its `entry` (its element order, as most do) have the next page requested before the rest of this one
+    /// has even arrived, and its round-trip overlaps the transfer, decoding and draining of the current one.
+    /// A sync then costs about one payer round-trip per page. A stream holds at most the page being drained
+    /// and the next one, and may make one request the consumer never uses if it stops early (it is cancelled
+    /// when the stream is dropped).
+    ///
+    /// Off, a search holds one page and asks for the next only once every item of the current one has been
+    /// taken: a round-trip plus a decode per page, and never a request the consumer did not reach.
     pub fn read_ahead(mut self, on: bool) -> Self {
         self.read_ahead = on;
         self

@@ -16,7 +16,7 @@ use super::model::outcome_issues;
 use super::retry::{jittered_backoff, server_wait};
 use crate::adapter::{PayerAdapter, RatePolicy};
 use crate::error::{Error, Result, Stage, TransportKind};
-use crate::http::{self, ContentKind, Received};
+use crate::http::{self, BodyObserver, ContentKind, Received};
 use crate::token_source::TokenSource;
 use crate::tokens::TokenSet;
 use crate::url_policy::{redact_url, require_secure};
@@ -91,6 +91,17 @@ impl Transport {
 
     /// GETs `url` for the member behind `tokens` and returns the successful (2xx) JSON answer.
     pub async fn get(&self, url: &Url, tokens: &dyn TokenSource) -> Result<Received> {
+        self.get_observed(url, tokens, None).await
+    }
+
+    /// [`get`](Self::get), showing the successful answer's body to `observer` as it arrives (on every attempt
+    /// that gets a 2xx answer: a dropped connection's partial body included).
+    pub async fn get_observed(
+        &self,
+        url: &Url,
+        tokens: &dyn TokenSource,
+        observer: Option<BodyObserver<'_>>,
+    ) -> Result<Received> {
         self.check_url(url)?;
         let span = tracing::info_span!(
             "fhir.request",
@@ -100,10 +111,17 @@ impl Transport {
             attempt = tracing::field::Empty,
             wait_ms = tracing::field::Empty,
         );
-        self.get_with_retries(url, tokens).instrument(span).await
+        self.get_with_retries(url, tokens, observer)
+            .instrument(span)
+            .await
     }
 
-    async fn get_with_retries(&self, url: &Url, tokens: &dyn TokenSource) -> Result<Received> {
+    async fn get_with_retries(
+        &self,
+        url: &Url,
+        tokens: &dyn TokenSource,
+        mut observer: Option<BodyObserver<'_>>,
+    ) -> Result<Received> {
         let policy = &self.policy;
         let max_attempts = policy.max_attempts.max(1);
         let mut token = tokens.current().await?;
@@ -130,7 +148,8 @@ impl Transport {
                 if remaining.is_zero() {
                     return Err(budget_spent(url, attempts - 1, waited));
                 }
-                self.attempt(url, &token, remaining.min(self.request_timeout))
+                let observer = observer.as_deref_mut();
+                self.attempt(url, &token, remaining.min(self.request_timeout), observer)
                     .await
             };
             match outcome {
@@ -206,7 +225,13 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, url: &Url, token: &TokenSet, timeout: Duration) -> Attempt {
+    async fn attempt(
+        &self,
+        url: &Url,
+        token: &TokenSet,
+        timeout: Duration,
+        observer: Option<BodyObserver<'_>>,
+    ) -> Attempt {
         let mut auth = match HeaderValue::from_str(&format!(
             "Bearer {}",
             token.access_token().expose_secret()
@@ -225,8 +250,14 @@ impl Transport {
             .header(ACCEPT, self.accept.clone())
             .header(AUTHORIZATION, auth)
             .timeout(timeout);
-        let received = match http::send(&self.http, request, Stage::Fhir, self.max_body_bytes).await
-        {
+        let sent = http::send_observed(
+            &self.http,
+            request,
+            Stage::Fhir,
+            self.max_body_bytes,
+            observer,
+        );
+        let received = match sent.await {
             Ok(r) => r,
             Err(
                 e @ Error::Transport {

@@ -8,10 +8,12 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 /// One request as received (the body, if any, is not read: the SDK only sends GETs).
@@ -49,6 +51,9 @@ pub struct Reply {
     pub chunks: Vec<Arc<[u8]>>,
     /// Close the connection once written (a keep-alive answer leaves it open for the next request).
     pub close: bool,
+    /// Write every chunk but the last, then wait until this is notified (or the time has passed) before
+    /// writing the last: a page that is still arriving.
+    pub hold_last: Option<(Arc<Notify>, Duration)>,
 }
 
 impl Reply {
@@ -80,6 +85,7 @@ impl Reply {
         Self {
             chunks,
             close: false,
+            hold_last: None,
         }
     }
 
@@ -88,6 +94,7 @@ impl Reply {
         Self {
             chunks: vec![Arc::from(bytes.into())],
             close: true,
+            hold_last: None,
         }
     }
 }
@@ -213,7 +220,13 @@ async fn serve(mut socket: TcpStream, handler: Handler, state: Arc<State>) {
         state.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let reply = handler(request).await;
         let mut written = Ok(());
-        for chunk in &reply.chunks {
+        for (i, chunk) in reply.chunks.iter().enumerate() {
+            if let Some((release, at_most)) = &reply.hold_last
+                && i + 1 == reply.chunks.len()
+            {
+                let _ = socket.flush().await;
+                let _ = tokio::time::timeout(*at_most, release.notified()).await;
+            }
             written = socket.write_all(chunk).await;
             if written.is_err() {
                 break;
