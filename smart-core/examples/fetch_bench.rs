@@ -8,14 +8,16 @@
 //! 2. 200 members at once through one pool capped at 32 requests: throughput against what the cap allows
 //!    (32 requests per 20 ms), with pages of 10 EOBs and of 1.
 //!
+//! First it measures the floor: what a bare reqwest client reaches against the same payer on this machine.
 //! Memory is measured by `fetch_memory`, whose counting allocator would slow these down.
 //!
-//! Run in release mode: `cargo run --release -p smart-core --example fetch_bench` (`-- 1` or `-- 2` for one).
+//! Run in release mode: `cargo run --release -p smart-core --example fetch_bench` (`-- 0`, `-- 1` or `-- 2` for one).
 //! The EOB is a real C4BB example (benches/data/eob-professional1.json, see benches/data/SOURCES.md).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bench_support;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bench_support::slow_payer::{self, LATENCY, SlowPayer};
@@ -28,7 +30,12 @@ fn main() {
 
 async fn run() {
     let only: Vec<String> = std::env::args().skip(1).collect();
-    let wanted = |n: &str| only.is_empty() || only.iter().any(|a| a == n);
+    let wanted = |n: &str| {
+        only.is_empty()
+            || only
+                .iter()
+                .any(|a| a == n || a.starts_with(&format!("{n}:")))
+    };
     let page = slow_payer::page(50);
     println!(
         "fixture: C4BB EOBProfessional1; a page of 50 is {} bytes",
@@ -49,6 +56,69 @@ async fn run() {
     );
     let payer = SlowPayer::start();
     let base = payer.fhir_base();
+
+    // 0. What this machine allows at all: a bare reqwest client, no SDK, reading the same bodies without
+    //    decoding them. The SDK's figures below are best read against these.
+    if wanted("0") {
+        let http = reqwest::Client::new();
+        let floor_base = Arc::new(base.clone());
+        let get = move |patient: String, page: usize| {
+            let http = http.clone();
+            let url = format!("{floor_base}/ExplanationOfBenefit?patient={patient}&page={page}");
+            async move {
+                http.get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        };
+        get("warm-1x50".into(), 1).await;
+        let mut runs = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            for page in 1..=40 {
+                assert!(get("m-40x50".into(), page).await > 600_000);
+            }
+            runs.push(started.elapsed());
+        }
+        runs.sort();
+        let critical = LATENCY * 40;
+        println!(
+            "[0] floor, bare reqwest: 40 sequential pages of 50 EOBs, bodies read, not decoded: best {:.1} ms, median {:.1} ms; ratio {:.3} best, {:.3} median",
+            runs[0].as_secs_f64() * 1e3,
+            runs[2].as_secs_f64() * 1e3,
+            runs[0].as_secs_f64() / critical.as_secs_f64(),
+            runs[2].as_secs_f64() / critical.as_secs_f64(),
+        );
+        for size in [10, 1] {
+            let cap = Arc::new(tokio::sync::Semaphore::new(32));
+            let request = |i: usize| {
+                let (cap, get) = (cap.clone(), get.clone());
+                tokio::spawn(async move {
+                    let _permit = cap.acquire().await.unwrap();
+                    get(format!("f{i}-1x{size}"), 1).await
+                })
+            };
+            futures::future::try_join_all((0..32).map(request))
+                .await
+                .unwrap();
+            let started = Instant::now();
+            futures::future::try_join_all((0..1000).map(request))
+                .await
+                .unwrap();
+            let took = started.elapsed();
+            let allowed = 32.0 / LATENCY.as_secs_f64();
+            println!(
+                "[0] floor, bare reqwest: 1000 requests for pages of {size} EOB(s), 32 at a time: {:.0} ms; {:.1}% of what the cap allows",
+                took.as_secs_f64() * 1e3,
+                100.0 * 1000.0 / took.as_secs_f64() / allowed
+            );
+        }
+    }
 
     // 1. One member, 2,000 EOBs, pages of 50: 40 sequential pages.
     if wanted("1") {
@@ -88,7 +158,12 @@ async fn run() {
     // 2. 200 members at once through one pool capped at 32.
     if wanted("2") {
         // Pages of 10 EOBs measure the whole client; pages of 1 EOB mostly the pool's scheduling.
-        for size in [10, 1] {
+        let sizes: &[usize] = if only.iter().any(|a| a == "2:1") {
+            &[1]
+        } else {
+            &[10, 1]
+        };
+        for &size in sizes {
             let cap = 32;
             let p = pool(&base, cap, true);
             let (members, pages) = (200, 5);
