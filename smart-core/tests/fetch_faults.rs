@@ -237,6 +237,68 @@ async fn a_connection_reset_mid_body_is_retried() {
 }
 
 #[tokio::test]
+async fn a_search_page_dropped_mid_body_is_read_again_from_its_first_byte() {
+    // The first answer for page 1 stops inside its `entry` array. The retry's body starts over: had the link
+    // scanner carried on from where the dropped body stopped, it would have missed page 1's `next` link and
+    // ended the search after one page.
+    let page_1_calls = Arc::new(AtomicUsize::new(0));
+    let calls = page_1_calls.clone();
+    let server = RawServer::with(move |req| {
+        let n = if req.target.contains("page=2") {
+            usize::MAX
+        } else {
+            calls.fetch_add(1, Ordering::SeqCst)
+        };
+        async move {
+            let entries = |from, to| -> String {
+                eobs(from, to)
+                    .iter()
+                    .map(|r| serde_json::json!({"resource": r}).to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            match n {
+                0 => {
+                    let mut bytes = b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: 10000\r\n\r\n".to_vec();
+                    // As long as the full page up to where its `link` array opens, and inside an array
+                    // here: a scan carried on from this offset would take page 1's link for an item of
+                    // that array and find no `link` member.
+                    bytes.extend_from_slice(br#"{"resourceType":"Bundle","note":["#);
+                    Reply::raw_then_close(bytes)
+                }
+                usize::MAX => Reply::json(
+                    200,
+                    format!(r#"{{"resourceType":"Bundle","type":"searchset","entry":[{}]}}"#, entries(3, 5))
+                        .as_bytes(),
+                ),
+                _ => Reply::json(
+                    200,
+                    format!(
+                        r#"{{"resourceType":"Bundle","link":[{{"relation":"next","url":"ExplanationOfBenefit?patient=pat-1&page=2"}}],"entry":[{}],"type":"searchset"}}"#,
+                        entries(0, 3)
+                    )
+                    .as_bytes(),
+                ),
+            }
+        }
+    })
+    .await;
+    let claims = client(TestAdapter::new(&format!("{}/fhir", server.uri())))
+        .explanation_of_benefits(smart_core::fhir::EobQuery::new())
+        .collect_all()
+        .await
+        .unwrap();
+    let ids: Vec<_> = claims.matches.iter().filter_map(|e| e.id.clone()).collect();
+    assert_eq!(ids, ["e0", "e1", "e2", "e3", "e4"]);
+    assert_eq!(
+        page_1_calls.load(Ordering::SeqCst),
+        2,
+        "page 1 was retried once"
+    );
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
 async fn a_connection_that_keeps_dropping_ends_in_an_interrupted_transport_error() {
     let server = RawServer::with(|_req| async {
         Reply::raw_then_close(
