@@ -396,7 +396,7 @@ async fn cigna_redirect_uri_must_match_exactly() {
 }
 
 #[tokio::test]
-async fn cigna_unknown_references_answer_500_and_the_hint_says_not_found() {
+async fn cigna_unknown_references_answer_500_which_is_not_retried_and_the_hint_says_not_found() {
     let sim = cigna().await;
     let (_, tokens) = connect(&sim, sim.adapter()).await;
     let fast = |adapter: Arc<dyn PayerAdapter>| {
@@ -412,19 +412,29 @@ async fn cigna_unknown_references_answer_500_and_the_hint_says_not_found() {
     // A reference the member's claims do carry resolves.
     let org: fhir_c4bb::Organization = fast(sim.adapter()).read("Payer1").await.unwrap();
     assert_eq!(org.id.as_deref(), Some("Payer1"));
+    // Without the profile's knowledge the 500 looks like an outage: retried, then reported without a hint.
     let mut blind = sim.profile();
     blind.response_hints.clear();
+    let before = sim.counts().fhir_requests;
     let err = fast(Arc::new(blind))
         .read::<fhir_c4bb::Organization>("ifp-123")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("500"), "{err}");
     assert_eq!(err.hint().filter(|h| h.contains("not found")), None);
+    assert_eq!(
+        sim.counts().fhir_requests - before,
+        u64::from(RatePolicy::default().max_attempts),
+        "retried"
+    );
+    // With it: one request, and a hint that says what it means.
+    let before = sim.counts().fhir_requests;
     let err = fast(sim.adapter())
         .read::<fhir_c4bb::Organization>("ifp-123")
         .await
         .unwrap_err();
     assert!(hint(&err).contains("treat it as not found"), "{err:?}");
+    assert_eq!(sim.counts().fhir_requests - before, 1, "not retried");
 }
 
 #[tokio::test]

@@ -68,6 +68,8 @@ pub struct ResponseHint {
     pub body_equals: Option<Cow<'static, str>>,
     /// What it means and what to do.
     pub hint: Cow<'static, str>,
+    /// The answer is final: a 5xx that retrying will not cure (see [`PayerAdapter::is_permanent_failure`]).
+    pub permanent: bool,
 }
 
 impl ResponseHint {
@@ -78,6 +80,7 @@ impl ResponseHint {
             body_contains: None,
             body_equals: None,
             hint: Cow::Borrowed(hint),
+            permanent: false,
         }
     }
 
@@ -88,12 +91,19 @@ impl ResponseHint {
             body_contains: Some(Cow::Borrowed(text)),
             body_equals: None,
             hint: Cow::Borrowed(hint),
+            permanent: false,
         }
     }
 
     /// Only when the body contains `text` (case-insensitive).
     pub fn when_body_contains(mut self, text: &'static str) -> Self {
         self.body_contains = Some(Cow::Borrowed(text));
+        self
+    }
+
+    /// Marks the answer as final: the fetch layer does not retry it although its status is a 5xx.
+    pub fn permanent(mut self) -> Self {
+        self.permanent = true;
         self
     }
 
@@ -319,6 +329,12 @@ impl PayerAdapter for PayerProfile {
             .iter()
             .find(|h| h.matches(status, body_excerpt))
             .map(|h| h.hint.clone().into_owned())
+    }
+
+    fn is_permanent_failure(&self, status: u16, body_excerpt: &str) -> bool {
+        self.response_hints
+            .iter()
+            .any(|h| h.permanent && h.matches(status, body_excerpt))
     }
 
     fn fhir_accept(&self) -> &str {

@@ -239,6 +239,27 @@ pub trait PayerAdapter: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// True when a failed FHIR answer is final although its status says the server might recover: a 5xx the
+    /// payer sends for a permanent condition (Cigna answers 500 for a reference it does not hold). The fetch
+    /// layer then fails at once instead of retrying. `body_excerpt` is the start of the body, as for
+    /// [`explain_response`](Self::explain_response). Default: never (every 5xx is retried).
+    ///
+    /// ```
+    /// # use smart_core::PayerAdapter;
+    /// # #[derive(Debug)] struct MyPayer(url::Url);
+    /// impl PayerAdapter for MyPayer {
+    ///     # fn id(&self) -> &str { "my-payer" }
+    ///     # fn fhir_base(&self) -> &url::Url { &self.0 }
+    ///     fn is_permanent_failure(&self, status: u16, body_excerpt: &str) -> bool {
+    ///         status == 500 && body_excerpt.contains("is not known")
+    ///     }
+    /// }
+    /// ```
+    fn is_permanent_failure(&self, status: u16, body_excerpt: &str) -> bool {
+        let _ = (status, body_excerpt);
+        false
+    }
+
     /// The `Accept` header for FHIR reads.
     fn fhir_accept(&self) -> &str {
         "application/fhir+json"

@@ -211,6 +211,47 @@ async fn a_503_then_success_is_retried() {
 }
 
 #[tokio::test]
+async fn a_5xx_the_adapter_calls_permanent_fails_at_once_and_others_are_retried() {
+    let server = MockServer::start().await;
+    let not_known = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"HAPI-2001: Resource Organization/ifp-1 is not known"}]}"#;
+    Mock::given(path("/fhir/Organization/ifp-1"))
+        .respond_with(ResponseTemplate::new(500).set_body_raw(not_known, "application/fhir+json"))
+        .mount(&server)
+        .await;
+    let base = format!("{}/fhir", server.uri());
+    let mut permanent = TestAdapter::new(&base);
+    permanent.permanent_5xx_marker = Some("is not known");
+    let read = |adapter: TestAdapter| async move {
+        client(adapter)
+            .read::<fhir_c4bb::Organization>("ifp-1")
+            .await
+            .unwrap_err()
+    };
+
+    let err = read(permanent).await;
+    assert!(
+        matches!(err, Error::OperationOutcome { status: 500, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "not retried"
+    );
+
+    // Another 500 (no marker), or an adapter that says nothing: retried up to max_attempts.
+    let err = read(TestAdapter::new(&base)).await;
+    assert!(
+        matches!(err, Error::OperationOutcome { status: 500, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1 + fast_policy().max_attempts as usize
+    );
+}
+
+#[tokio::test]
 async fn a_connection_reset_mid_body_is_retried() {
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();

@@ -8,7 +8,7 @@
 //! | `redirect_uri` must match the registered one exactly | an error page, no redirect | a hint |
 //! | a 200 searchset can hold a fatal `OperationOutcome` | data silently missing | the fetch layer surfaces it as a warning |
 //! | several Patient records per member (`ifp-`, `c16-`, `esi-` prefixes) | duplicates | read `Patient/{id}` for the token's id |
-//! | unknown references answer `500` (HAPI-2001) instead of `404` | looks like an outage | a hint: treat as not found |
+//! | unknown references answer `500` (HAPI-2001) instead of `404` | looks like an outage, and is retried | a hint: treat as not found; not retried |
 //!
 //! `Patient/$everything` works (one page). Sources: `shared/PAYERS.md` §2 (the cookie is from an integration
 //! report; no public source corroborates it).
@@ -160,7 +160,8 @@ pub(crate) fn profile(env: Environment, place: Place<'_>) -> PayerProfile {
             "Cigna answers HTTP 500 (HAPI-2001/HAPI-1996 \"is not known\") for a reference it does not hold: treat \
              it as not found; retrying will not help.",
         )
-        .when_body_contains("is not known"),
+        .when_body_contains("is not known")
+        .permanent(),
         ResponseHint::body(
             "cookie",
             "Cigna's login checks a cookie that its /authorize step sets: open the authorize URL in the member's own \

@@ -295,7 +295,11 @@ impl Transport {
                 throttled: Some((status.as_u16(), excerpt)),
             };
         }
-        if status.is_server_error() {
+        if status.is_server_error()
+            && !self
+                .adapter
+                .is_permanent_failure(status.as_u16(), http::excerpt(&received.body).as_str())
+        {
             return Attempt::Retry {
                 error,
                 wait: server_wait(&received.headers, SystemTime::now()),

@@ -67,6 +67,8 @@ pub struct TestAdapter {
     pub coverage_search: CoverageSearch,
     pub everything: bool,
     pub accept: &'static str,
+    /// A 5xx whose body contains this is final (see `PayerAdapter::is_permanent_failure`).
+    pub permanent_5xx_marker: Option<&'static str>,
 }
 
 impl TestAdapter {
@@ -80,6 +82,7 @@ impl TestAdapter {
             coverage_search: CoverageSearch::Beneficiary,
             everything: false,
             accept: "application/fhir+json",
+            permanent_5xx_marker: None,
         }
     }
 
@@ -115,6 +118,12 @@ impl PayerAdapter for TestAdapter {
     }
     fn fhir_accept(&self) -> &str {
         self.accept
+    }
+    fn is_permanent_failure(&self, status: u16, body_excerpt: &str) -> bool {
+        status >= 500
+            && self
+                .permanent_5xx_marker
+                .is_some_and(|m| body_excerpt.contains(m))
     }
     fn explain_response(&self, status: u16, body_excerpt: &str) -> Option<String> {
         (status == 429).then(|| {
