@@ -267,6 +267,69 @@ mod tests {
     }
 
     #[test]
+    fn agrees_with_a_full_parse_on_real_c4bb_pages_however_they_are_cut_and_laid_out() {
+        let resources: Vec<serde_json::Value> = [
+            include_str!("../../benches/data/eob-professional1.json"),
+            include_str!("../../benches/data/coverage1.json"),
+            include_str!("../../benches/data/patient1.json"),
+        ]
+        .iter()
+        .map(|text| serde_json::from_str(text).unwrap())
+        .collect();
+        let entries: Vec<serde_json::Value> = resources
+            .iter()
+            .map(|r| serde_json::json!({"fullUrl": "urn:x", "resource": r, "search": {"mode": "match"}}))
+            .collect();
+        let links = serde_json::json!([
+            {"relation": "self", "url": "ExplanationOfBenefit?patient=1&_count=3"},
+            {"relation": "next", "url": "https://payer.example/fhir/ExplanationOfBenefit?patient=1&page=\"2\""}
+        ]);
+        let head = r#"{"resourceType":"Bundle","type":"searchset","total":3"#;
+        let bodies = [
+            format!(
+                r#"{head},"link":{links},"entry":{}}}"#,
+                serde_json::Value::from(entries.clone())
+            ),
+            format!(
+                r#"{head},"entry":{},"link":{links}}}"#,
+                serde_json::Value::from(entries.clone())
+            ),
+            format!(
+                r#"{head},"entry":{}}}"#,
+                serde_json::Value::from(entries.clone())
+            ),
+            serde_json::to_string_pretty(&serde_json::json!({
+                "resourceType": "Bundle", "entry": entries, "link": links
+            }))
+            .unwrap(),
+        ];
+        for body in &bodies {
+            let parsed: serde_json::Value = serde_json::from_str(body).unwrap();
+            let url_of = |rel: &str| {
+                parsed["link"].as_array().and_then(|l| {
+                    l.iter()
+                        .find(|l| l["relation"] == rel)
+                        .and_then(|l| l["url"].as_str().map(str::to_owned))
+                })
+            };
+            let want = Scan::Found(PageLinks {
+                next: url_of("next"),
+                own: url_of("self"),
+            });
+            for chunk in [1, 7, 1024, body.len()] {
+                let mut scanner = LinkScanner::new();
+                let mut end = 0;
+                let mut got = Scan::Pending;
+                while end < body.len() && got == Scan::Pending {
+                    end = (end + chunk).min(body.len());
+                    got = scanner.feed(&body.as_bytes()[..end]).clone();
+                }
+                assert_eq!(got, want, "chunks of {chunk}: {}", &body[..80]);
+            }
+        }
+    }
+
+    #[test]
     fn a_truncated_body_stays_pending() {
         for body in [
             "",
