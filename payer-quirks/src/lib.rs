@@ -42,7 +42,7 @@
 //!
 //! # The directory
 //!
-//! [`directory`] lists every payer with its deployments (adapter id, name, default FHIR base), the resource types
+//! [`directory`](directory()) lists every payer with its deployments (adapter id, name, default FHIR base), the resource types
 //! it serves and its quirks, one line each: enough for a "choose your insurer" picker. [`markdown_table`]
 //! renders the same as a table.
 //!

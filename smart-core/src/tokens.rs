@@ -228,7 +228,7 @@ impl TokenSet {
     }
 
     /// The patient id from the claims of the id token, else of a JWT access token (unverified; see
-    /// [`claims`](crate::claims)).
+    /// [`crate::claims`]).
     pub(crate) fn patient_from_jwts(&self) -> Option<String> {
         self.id_token
             .iter()

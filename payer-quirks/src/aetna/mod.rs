@@ -34,7 +34,7 @@ use crate::profile::{OAuthHint, PayerProfile, ResponseHint, join, strings};
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
-/// The stable key of this payer in the [`directory`](crate::directory).
+/// The stable key of this payer in the [`directory`](crate::directory()).
 pub const KEY: &str = "aetna";
 
 /// Published URLs of one Aetna environment. Defaults only: discovery at run time wins.

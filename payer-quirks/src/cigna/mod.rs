@@ -21,7 +21,7 @@ use crate::profile::{OAuthHint, PayerProfile, ResponseHint, join, strings};
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
-/// The stable key of this payer in the [`directory`](crate::directory).
+/// The stable key of this payer in the [`directory`](crate::directory()).
 pub const KEY: &str = "cigna";
 
 /// Published URLs of one Cigna environment. Defaults only: discovery at run time wins.
@@ -93,7 +93,7 @@ pub const QUIRKS: &[&str] = &[
     "exact `redirect_uri`",
     "fatal OperationOutcome inside a 200 searchset",
     "several Patient records per member",
-    "unknown references → 500",
+    "unknown references → 500 (final, not retried)",
 ];
 
 pub(crate) fn environments() -> Vec<(Environment, PayerProfile)> {

@@ -20,7 +20,7 @@ use crate::profile::{OAuthHint, PayerProfile, ResponseHint, strings};
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
-/// The stable key of this payer in the [`directory`](crate::directory).
+/// The stable key of this payer in the [`directory`](crate::directory()).
 pub const KEY: &str = "elevance";
 
 /// An Elevance brand: each has its own FHIR base on the shared TotalView gateway.

@@ -18,7 +18,7 @@ use crate::profile::{OAuthHint, PayerProfile, ResponseHint, strings};
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
-/// The stable key of this payer in the [`directory`](crate::directory).
+/// The stable key of this payer in the [`directory`](crate::directory()).
 pub const KEY: &str = "humana";
 
 /// Published URLs of one Humana environment. Defaults only: discovery at run time wins.

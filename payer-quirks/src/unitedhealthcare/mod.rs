@@ -19,7 +19,7 @@ use crate::profile::{OAuthHint, PayerProfile, ResponseHint, strings};
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
-/// The stable key of this payer in the [`directory`](crate::directory).
+/// The stable key of this payer in the [`directory`](crate::directory()).
 pub const KEY: &str = "unitedhealthcare";
 
 /// Published URLs of one Optum FLEX environment. Defaults only: discovery at run time wins.
