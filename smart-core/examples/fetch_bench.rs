@@ -11,7 +11,8 @@
 //! First it measures the floor: what a bare reqwest client reaches against the same payer on this machine.
 //! Memory is measured by `fetch_memory`, whose counting allocator would slow these down.
 //!
-//! Run in release mode: `cargo run --release -p smart-core --example fetch_bench` (`-- 0`, `-- 1` or `-- 2` for one).
+//! Run in release mode: `cargo run --release -p smart-core --example fetch_bench` (`-- 0`, `-- 1` or `-- 2` for one scenario;
+//! `-- 2:1` for scenario 2 with 1-EOB pages only).
 //! The EOB is a real C4BB example (benches/data/eob-professional1.json, see benches/data/SOURCES.md).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -291,13 +291,7 @@ async fn a_search_page_dropped_mid_body_is_read_again_from_its_first_byte() {
             calls.fetch_add(1, Ordering::SeqCst)
         };
         async move {
-            let entries = |from, to| -> String {
-                eobs(from, to)
-                    .iter()
-                    .map(|r| serde_json::json!({"resource": r}).to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
+            let entries = |from, to| entry_texts(from, to).join(",");
             match n {
                 0 => {
                     let mut bytes = b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: 10000\r\n\r\n".to_vec();

@@ -211,10 +211,7 @@ async fn payer_with_a_slow_first_page(hold: std::time::Duration) -> RawServer {
                 page_2_asked.notify_one();
                 return Reply::json(200, bundle(&eobs(3, 5), &[], None, None).as_bytes());
             }
-            let entries: Vec<String> = eobs(0, 3)
-                .iter()
-                .map(|r| json!({"resource": r, "search": {"mode": "match"}}).to_string())
-                .collect();
+            let entries = entry_texts(0, 3);
             let head = r#"{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"ExplanationOfBenefit?patient=pat-1&page=2"}],"entry":["#;
             let mut reply = Reply::parts(
                 200,

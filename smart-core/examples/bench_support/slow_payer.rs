@@ -227,24 +227,22 @@ fn page_for<'a>(target: &str, pages: &'a [(usize, Vec<u8>)]) -> (String, &'a [u8
         .find(|(s, _)| *s == size)
         .unwrap_or_else(|| panic!("no pages of {size}; sizes are {PAGE_SIZES:?}"))
         .1;
-    let link = if page < count {
+    let link = (page < count).then(|| {
         format!(
-            r#""link":[{{"relation":"next","url":"ExplanationOfBenefit?patient={patient}&page={}"}}],"#,
+            r#""link":[{{"relation":"next","url":"ExplanationOfBenefit?patient={patient}&page={}"}}]"#,
             page + 1
         )
-    } else {
-        String::new()
-    };
+    });
     let start = r#"{"resourceType":"Bundle","type":"searchset","#;
-    if name.contains("linklast") {
-        let tail = format!(",{}}}", link.trim_end_matches(','));
-        let tail = if link.is_empty() {
-            "}".to_owned()
-        } else {
-            tail
-        };
-        (format!(r#"{start}"entry":"#), entries, tail)
-    } else {
-        (format!(r#"{start}{link}"entry":"#), entries, "}".to_owned())
+    match link {
+        Some(link) if name.contains("linklast") => {
+            (format!(r#"{start}"entry":"#), entries, format!(",{link}}}"))
+        }
+        Some(link) => (
+            format!(r#"{start}{link},"entry":"#),
+            entries,
+            "}".to_owned(),
+        ),
+        None => (format!(r#"{start}"entry":"#), entries, "}".to_owned()),
     }
 }

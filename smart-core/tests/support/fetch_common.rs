@@ -51,6 +51,15 @@ pub fn eobs(from: usize, to: usize) -> Vec<Value> {
     (from..to).map(|i| eob(&format!("e{i}"))).collect()
 }
 
+/// The search entries for EOBs `e{from}`..`e{to-1}`, each as JSON text, for pages written by hand (to put
+/// members in a chosen order, or to cut a page at a chosen byte).
+pub fn entry_texts(from: usize, to: usize) -> Vec<String> {
+    eobs(from, to)
+        .iter()
+        .map(|r| json!({"resource": r, "search": {"mode": "match"}}).to_string())
+        .collect()
+}
+
 /// An OperationOutcome with one issue.
 pub fn outcome(severity: &str, code: &str, diagnostics: &str) -> Value {
     json!({"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}]})
