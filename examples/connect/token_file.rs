@@ -1,23 +1,29 @@
-//! A `TokenStore` in one JSON file, readable only by the user, with compare-and-swap between processes.
+//! A `TokenStore` in one JSON file, readable only by the user, with compare-and-swap and a refresh lease
+//! between processes.
 //!
-//! The file maps a key (payer, FHIR base, client id) to the member's [`TokenSet`] and a version. A save takes a
-//! lock file, checks the version it was given against the file's, and replaces the file atomically (a new file
-//! with mode 0600, then a rename), so two `connect` runs can never both spend one rotating refresh token, and a
-//! crash never leaves half a file. Every file operation runs on tokio's blocking pool.
+//! The file maps a key (payer, FHIR base, client id) to the member's [`TokenSet`] and a version, and holds the
+//! refresh leases (holder and expiry, in wall-clock milliseconds). Every change takes an exclusive advisory lock
+//! (`flock`, through `std::fs::File::lock`) on `<file>.lock`, reads the file, checks the version or lease, and
+//! replaces the file atomically: a new file with mode 0600, written and fsynced, renamed over the old one, and
+//! the folder fsynced so that the rename itself survives a power cut (a crash can never bring back a spent
+//! refresh token). The operating system drops the lock of a process that dies, so a crash never leaves a stale
+//! lock; a crashed *refresh* leaves a lease that expires by itself. So two `connect` runs never both spend one
+//! rotating refresh token. Reads take no lock: the rename makes every version of the file whole. Every file
+//! operation runs on tokio's blocking pool.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use smart_core::{Error, Result, StoredTokens, TokenSet, TokenStore, Version, async_trait};
+use smart_core::{
+    Error, LeaseClaim, Result, StoredTokens, TokenSet, TokenStore, Version, async_trait,
+};
 
-/// How long a save waits for another process's lock before giving up.
+/// How long a change waits for another process's lock before giving up (each holds it for one read and write).
 const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// A lock file older than this was left by a process that died mid-save.
-const STALE_LOCK: Duration = Duration::from_secs(30);
 
 /// Tokens kept in a file. `Debug` shows the path only.
 pub struct TokenFile {
@@ -36,6 +42,16 @@ impl std::fmt::Debug for TokenFile {
 struct Contents {
     #[serde(default)]
     entries: BTreeMap<String, Entry>,
+    /// Refresh leases by key; absent from files written before leases (and whenever none is held).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    leases: BTreeMap<String, Lease>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Lease {
+    holder: String,
+    /// Milliseconds since the Unix epoch.
+    expires_at_ms: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -105,13 +121,70 @@ impl TokenStore for TokenFile {
         self.blocking(move |path| {
             let _lock = Lock::acquire(path)?;
             let mut contents = read(path)?;
-            if contents.entries.remove(&key).is_some() {
+            let had_entry = contents.entries.remove(&key).is_some();
+            let had_lease = contents.leases.remove(&key).is_some();
+            if had_entry || had_lease {
                 write(path, &contents)?;
             }
             Ok(())
         })
         .await
     }
+
+    async fn try_claim_refresh(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<LeaseClaim> {
+        let (key, holder) = (key.to_owned(), holder.to_owned());
+        self.blocking(move |path| {
+            let _lock = Lock::acquire(path)?;
+            let mut contents = read(path)?;
+            let now = unix_millis();
+            if let Some(lease) = contents.leases.get(&key)
+                && lease.holder != holder
+                && lease.expires_at_ms > now
+            {
+                return Ok(LeaseClaim::HeldElsewhere);
+            }
+            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            contents.leases.insert(
+                key,
+                Lease {
+                    holder,
+                    expires_at_ms: now.saturating_add(ttl_ms),
+                },
+            );
+            write(path, &contents)?;
+            Ok(LeaseClaim::Claimed)
+        })
+        .await
+    }
+
+    async fn release_refresh(&self, key: &str, holder: &str) -> Result<()> {
+        let (key, holder) = (key.to_owned(), holder.to_owned());
+        self.blocking(move |path| {
+            let _lock = Lock::acquire(path)?;
+            let mut contents = read(path)?;
+            if contents
+                .leases
+                .get(&key)
+                .is_some_and(|l| l.holder == holder)
+            {
+                contents.leases.remove(&key);
+                write(path, &contents)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn store_error(e: io::Error) -> Error {
@@ -167,14 +240,35 @@ fn write(path: &Path, contents: &Contents) -> Result<()> {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&tmp)?;
         file.write_all(&json)?;
+        // The new contents reach the disk before the rename can point at them...
         file.sync_all()?;
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, path)?;
+        // ...and the rename itself (a change of the folder) before the caller is told the save happened: after
+        // a power cut the old file, with a refresh token the payer has already rotated, must not come back.
+        sync_dir(path)
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(with_path(path, "could not write", e));
     }
     Ok(())
+}
+
+/// fsyncs the folder holding `path` (a no-op where folders cannot be opened, i.e. not on Unix).
+fn sync_dir(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
 }
 
 fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -203,9 +297,10 @@ fn warn_if_readable_by_others(path: &Path) {
     let _ = path;
 }
 
-/// An exclusive lock between processes: a `<file>.lock` created with `create_new`, removed on drop.
+/// An exclusive advisory lock (`flock`) between processes on `<file>.lock`, held until dropped. The lock file is
+/// never removed (removing it would let two processes lock two different files); it holds no data.
 struct Lock {
-    path: PathBuf,
+    _file: File,
 }
 
 impl Lock {
@@ -214,46 +309,31 @@ impl Lock {
             create_private_dir(dir).map_err(|e| with_path(dir, "could not create", e))?;
         }
         let path = sibling(file, ".lock");
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let lock_file = options
+            .open(&path)
+            .map_err(|e| with_path(&path, "could not open", e))?;
         let started = Instant::now();
         loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let _ = writeln!(f, "{}", std::process::id());
-                    return Ok(Self { path });
+            match lock_file.try_lock() {
+                Ok(()) => return Ok(Self { _file: lock_file }),
+                Err(TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(10));
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    if is_stale(&path) {
-                        let _ = fs::remove_file(&path);
-                        continue;
-                    }
-                    if started.elapsed() > LOCK_WAIT {
-                        return Err(store_error(io::Error::new(
-                            io::ErrorKind::WouldBlock,
-                            format!(
-                                "{} is locked by another process; if none is running, delete the lock file",
-                                path.display()
-                            ),
-                        )));
-                    }
-                    std::thread::sleep(Duration::from_millis(25));
+                Err(TryLockError::WouldBlock) => {
+                    return Err(store_error(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        format!(
+                            "{} stayed locked by another process for {LOCK_WAIT:?}",
+                            path.display()
+                        ),
+                    )));
                 }
-                Err(e) => return Err(with_path(&path, "could not create", e)),
+                Err(TryLockError::Error(e)) => return Err(with_path(&path, "could not lock", e)),
             }
         }
-    }
-}
-
-fn is_stale(lock: &Path) -> bool {
-    File::open(lock)
-        .and_then(|f| f.metadata())
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .is_some_and(|age| age > STALE_LOCK)
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
     }
 }

@@ -1,5 +1,5 @@
-//! The web app's SQLite database: the SDK's `TokenStore` (compare-and-swap on a version column), the
-//! members' browser sessions, and each pending authorization between "Connect" and the payer's callback.
+//! The web app's SQLite database: the SDK's `TokenStore` (compare-and-swap on a version column, and a refresh
+//! lease table so that two workers never both spend one rotating refresh token), the members' browser sessions, and each pending authorization between "Connect" and the payer's callback.
 //!
 //! rusqlite is a blocking API, so every call runs on tokio's blocking pool (`spawn_blocking`), never on the
 //! async worker threads. One `Db` holds one connection; two `Db`s opened on the same file behave like two app
@@ -15,7 +15,8 @@ use rand::RngCore as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use smart_core::{
-    Error, PendingAuthorization, StoredTokens, TokenSet, TokenStore, Version, async_trait,
+    Error, LeaseClaim, PendingAuthorization, StoredTokens, TokenSet, TokenStore, Version,
+    async_trait,
 };
 
 /// How long a writer waits for another connection's write lock before giving up.
@@ -34,6 +35,11 @@ CREATE TABLE IF NOT EXISTS tokens (
     tokens     TEXT NOT NULL,     -- the SDK's TokenSet as JSON: access and refresh tokens in clear
     version    INTEGER NOT NULL,  -- compare-and-swap counter, see SqliteTokenStore::save
     updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refresh_leases (
+    key        TEXT PRIMARY KEY,  -- tokens.key (a lease may exist before the first save)
+    holder     TEXT NOT NULL,     -- the Session refreshing these tokens
+    expires_at INTEGER NOT NULL   -- Unix milliseconds: a holder that died stops blocking the member then
 );
 CREATE TABLE IF NOT EXISTS web_sessions (
     id_hash    TEXT PRIMARY KEY,  -- SHA-256 of the cookie value: a copy of the database opens no session
@@ -275,14 +281,22 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The SDK's [`TokenStore`] over the `tokens` table.
 ///
-/// `save` is the compare-and-swap the SDK relies on so that two workers never both spend one rotating refresh
-/// token: an insert that fails on an existing key, or an update guarded by the version that was loaded.
+/// `save` is the compare-and-swap the SDK relies on: an insert that fails on an existing key, or an update guarded
+/// by the version that was loaded. The refresh lease (so that two workers never both *send* one rotating refresh
+/// token) is a row of `refresh_leases`, claimed with a conditional upsert: SQLite runs each statement
+/// atomically, across every connection to the file.
 #[derive(Clone)]
 pub struct SqliteTokenStore {
     db: Db,
@@ -378,7 +392,55 @@ impl TokenStore for SqliteTokenStore {
         let key = key.to_owned();
         self.db
             .call(move |c| {
-                c.execute("DELETE FROM tokens WHERE key = ?1", params![key])?;
+                let tx = c.unchecked_transaction()?;
+                tx.execute("DELETE FROM tokens WHERE key = ?1", params![key])?;
+                tx.execute("DELETE FROM refresh_leases WHERE key = ?1", params![key])?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn try_claim_refresh(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> smart_core::Result<LeaseClaim> {
+        let (key, holder) = (key.to_owned(), holder.to_owned());
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let claimed: Option<String> = self
+            .db
+            .call(move |c| {
+                let now = unix_millis();
+                // A new row, or taking over an expired lease (or renewing our own); a running lease of another
+                // holder matches no row, so nothing comes back.
+                Ok(c.query_row(
+                    "INSERT INTO refresh_leases (key, holder, expires_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                     WHERE refresh_leases.expires_at <= ?4 OR refresh_leases.holder = excluded.holder \
+                     RETURNING holder",
+                    params![key, holder, now.saturating_add(ttl_ms), now],
+                    |row| row.get(0),
+                )
+                .optional()?)
+            })
+            .await?;
+        Ok(match claimed {
+            Some(_) => LeaseClaim::Claimed,
+            None => LeaseClaim::HeldElsewhere,
+        })
+    }
+
+    async fn release_refresh(&self, key: &str, holder: &str) -> smart_core::Result<()> {
+        let (key, holder) = (key.to_owned(), holder.to_owned());
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "DELETE FROM refresh_leases WHERE key = ?1 AND holder = ?2",
+                    params![key, holder],
+                )?;
                 Ok(())
             })
             .await?;
@@ -483,6 +545,36 @@ mod tests {
             let stored = b.load(&key).await.unwrap().unwrap();
             assert_eq!(stored.version, v1 + 1);
             assert_eq!(stored.tokens.access_token().expose_secret(), winners[0].0);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_store_meets_the_token_store_contract() {
+        let store = SqliteTokenStore::new(Db::open(temp_db_path("conformance")).await.unwrap());
+        smart_core::store::conformance::check_all(&store)
+            .await
+            .unwrap();
+    }
+
+    /// Two connections to one file (two app processes): the lease claimed through one is held for the other.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_lease_is_exclusive_across_connections() {
+        let path = temp_db_path("lease");
+        let a = SqliteTokenStore::new(Db::open(&path).await.unwrap());
+        let b = SqliteTokenStore::new(Db::open(&path).await.unwrap());
+        let ttl = Duration::from_secs(60);
+        for round in 0..10 {
+            let key = format!("user-{round}:cigna");
+            let (ra, rb) = tokio::join!(
+                a.try_claim_refresh(&key, "worker-a", ttl),
+                b.try_claim_refresh(&key, "worker-b", ttl)
+            );
+            let claims = [ra.unwrap(), rb.unwrap()];
+            assert_eq!(
+                claims.iter().filter(|c| **c == LeaseClaim::Claimed).count(),
+                1,
+                "round {round}: {claims:?}"
+            );
         }
     }
 

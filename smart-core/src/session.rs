@@ -1,21 +1,32 @@
 //! [`Session`]: one member's tokens at one payer, kept in a [`TokenStore`] and refreshed single-flight.
 //!
-//! Refresh happens under a `tokio` mutex: the first caller that finds the access token (nearly) expired
-//! reloads the store (another worker may have refreshed already), refreshes, and saves the new tokens with
-//! compare-and-swap *before* anyone uses them; everyone waiting on the mutex then finds fresh tokens. A failed
-//! save is an error and the new tokens are not handed out, because with rotating refresh tokens the old
-//! refresh token is already spent: tokens that are used but not stored would be lost on the next restart.
+//! Refresh is single-flight at two levels. Inside one `Session` (and its clones) a `tokio` mutex makes concurrent
+//! callers wait for one refresh. Across `Session`s (other web requests, other processes sharing the store) the
+//! store's refresh lease ([`TokenStore::try_claim_refresh`]) does: the caller that claims it reloads the store
+//! (another worker may have refreshed already), refreshes, saves the new tokens with compare-and-swap *before*
+//! anyone uses them, and releases the lease; the others poll the store with backoff and take the saved tokens,
+//! so the refresh token is sent once. A failed save is an error and the new tokens are not handed out, because
+//! with rotating refresh tokens the old refresh token is already spent: tokens that are used but not stored
+//! would be lost on the next restart.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::client::{Revocation, SmartClient};
 use crate::error::{Error, Result};
-use crate::store::{StoredTokens, TokenStore, Version};
+use crate::store::{LeaseClaim, StoredTokens, TokenStore, Version};
 use crate::token_source::TokenSource;
 use crate::tokens::TokenSet;
+
+/// What a refresh lease holder may take beyond its token request's own timeout (the save), and how long past the
+/// lease's end a waiter keeps polling before it gives up.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// A waiter's first and longest pause between two looks at the store.
+const FIRST_POLL: Duration = Duration::from_millis(20);
+const MAX_POLL: Duration = Duration::from_millis(250);
 
 /// One member's tokens at one payer: loads them from a [`TokenStore`], refreshes them when they expire (one
 /// refresh for any number of concurrent callers), saves refreshed tokens before using them, and disconnects.
@@ -30,6 +41,8 @@ struct SessionInner {
     client: SmartClient,
     store: Arc<dyn TokenStore>,
     key: String,
+    /// This session's name in the store's refresh lease: unique per `Session`, shared by its clones.
+    holder: String,
     cache: Mutex<Cached>,
 }
 
@@ -73,6 +86,11 @@ impl Session {
                 client,
                 store,
                 key,
+                holder: format!(
+                    "session-{}-{:016x}",
+                    std::process::id(),
+                    rand::random::<u64>()
+                ),
                 cache: Mutex::new(Cached::default()),
             }),
         }
@@ -140,15 +158,14 @@ impl Session {
         }
     }
 
-    /// Revokes the tokens at the payer where it has a revocation endpoint (RFC 7009: refresh token first, then
-    /// access token), then deletes them from the store. Where the payer has no revocation endpoint, or revoking
+    /// Revokes the newest stored tokens at the payer where it has a revocation endpoint (RFC 7009: refresh token
+    /// first, then access token), then deletes them from the store. Where the payer has no revocation endpoint, or revoking
     /// fails, the tokens are deleted locally all the same and the outcome says so.
     pub async fn disconnect(&self) -> Result<DisconnectOutcome> {
         let mut cache = self.inner.cache.lock().await;
-        let tokens = match cache.tokens.clone() {
-            Some(t) => Some(t),
-            None => self.load(&mut cache).await?.map(|s| Arc::new(s.tokens)),
-        };
+        // The store, not the cache: another worker may have rotated the tokens since this session cached them,
+        // and revoking the superseded copy would leave the live refresh token valid at the payer.
+        let tokens = self.load(&mut cache).await?.map(|s| Arc::new(s.tokens));
         let mut outcome = DisconnectOutcome {
             revoked_at_payer: false,
             revocation: None,
@@ -208,40 +225,89 @@ impl Session {
 
     /// Refreshes under the lock. `rejected`: the access token the server refused (force a refresh unless the
     /// store already holds a different one).
+    ///
+    /// Claims the store's refresh lease first; while another session holds it, polls the store with backoff
+    /// until that session's tokens arrive or its lease runs out (then claims it in turn).
     async fn refresh_locked(
         &self,
         cache: &mut MutexGuard<'_, Cached>,
         rejected: Option<&TokenSet>,
     ) -> Result<Arc<TokenSet>> {
-        // Another worker (process) may have refreshed since we cached: the store is the truth.
         let version_before = cache.version;
-        let stored = self
-            .load(cache)
-            .await?
-            .ok_or_else(|| Error::ReauthorizationRequired {
-                reason: "the tokens were deleted from the store (disconnected?)".into(),
-            })?;
+        // The refresh request is bounded by the client's timeout; the margin covers the save.
+        let ttl = self.inner.client.timeout() + LEASE_MARGIN;
+        let deadline = Instant::now() + ttl + LEASE_MARGIN;
+        let mut pause = FIRST_POLL;
+        loop {
+            // Another worker (process) may have refreshed since we cached: the store is the truth.
+            let stored = self.load_stored(cache).await?;
+            if let Some(t) = self.reusable(&stored, version_before, rejected) {
+                return Ok(t);
+            }
+            Self::check_refreshable(&stored.tokens, rejected)?;
+            let claim = self
+                .inner
+                .store
+                .try_claim_refresh(&self.inner.key, &self.inner.holder, ttl)
+                .await?;
+            if claim == LeaseClaim::Claimed {
+                let result = self.refresh_leased(cache, version_before, rejected).await;
+                if let Err(e) = self
+                    .inner
+                    .store
+                    .release_refresh(&self.inner.key, &self.inner.holder)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not release the refresh lease; it expires by itself");
+                }
+                return result;
+            }
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    "another worker held the refresh lease for longer than its term; giving up for now"
+                );
+                return Err(Error::StoreConflict);
+            }
+            tracing::debug!("another worker is refreshing these tokens; waiting for it");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_POLL);
+        }
+    }
+
+    /// The refresh itself, holding the lease.
+    async fn refresh_leased(
+        &self,
+        cache: &mut MutexGuard<'_, Cached>,
+        version_before: Option<Version>,
+        rejected: Option<&TokenSet>,
+    ) -> Result<Arc<TokenSet>> {
+        // The previous holder may have saved between our last look and our claim.
+        let stored = self.load_stored(cache).await?;
+        if let Some(t) = self.reusable(&stored, version_before, rejected) {
+            return Ok(t);
+        }
+        Self::check_refreshable(&stored.tokens, rejected)?;
         let usable = |t: &TokenSet| {
             !self.needs_refresh(t) && rejected.is_none_or(|r| !t.same_access_token(r))
         };
-        if Some(stored.version) != version_before && usable(&stored.tokens) {
-            return Ok(Arc::new(stored.tokens));
-        }
-        if rejected.is_none() && usable(&stored.tokens) {
-            return Ok(Arc::new(stored.tokens));
-        }
-        if !stored.tokens.can_refresh() {
-            return Err(Error::ReauthorizationRequired {
-                reason: if stored.tokens.consent_expired() {
-                    "the member's consent has ended".into()
-                } else if rejected.is_some() {
-                    "the payer rejected the access token and issued no refresh token".into()
-                } else {
-                    "the access token expires and the payer issued no refresh token".into()
-                },
-            });
-        }
-        let new = self.inner.client.refresh(&stored.tokens).await?;
+        let new = match self.inner.client.refresh(&stored.tokens).await {
+            Ok(new) => new,
+            Err(e) if e.requires_reauthorization() => {
+                // Refused (invalid_grant): someone else may have spent this refresh token and saved what it
+                // got (a worker whose lease ran out, or one that does not take the lease). Their tokens are
+                // as good as ours would have been.
+                return match self.load(cache).await? {
+                    Some(s) if s.version != stored.version && usable(&s.tokens) => {
+                        tracing::info!(
+                            "the payer refused the refresh token, but another worker had saved newer tokens; using them"
+                        );
+                        Ok(Arc::new(s.tokens))
+                    }
+                    _ => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
         match self
             .inner
             .store
@@ -267,6 +333,45 @@ impl Session {
                 Err(e)
             }
         }
+    }
+
+    /// Loads the stored tokens; none stored means the member disconnected.
+    async fn load_stored(&self, cache: &mut MutexGuard<'_, Cached>) -> Result<StoredTokens> {
+        self.load(cache)
+            .await?
+            .ok_or_else(|| Error::ReauthorizationRequired {
+                reason: "the tokens were deleted from the store (disconnected?)".into(),
+            })
+    }
+
+    /// `stored`, when it can be used without a refresh: fresh, and either newer than what this session had
+    /// cached or not the access token the server just refused.
+    fn reusable(
+        &self,
+        stored: &StoredTokens,
+        version_before: Option<Version>,
+        rejected: Option<&TokenSet>,
+    ) -> Option<Arc<TokenSet>> {
+        let t = &stored.tokens;
+        let usable = !self.needs_refresh(t) && rejected.is_none_or(|r| !t.same_access_token(r));
+        (usable && (Some(stored.version) != version_before || rejected.is_none()))
+            .then(|| Arc::new(t.clone()))
+    }
+
+    /// An error when `tokens` cannot be refreshed at all.
+    fn check_refreshable(tokens: &TokenSet, rejected: Option<&TokenSet>) -> Result<()> {
+        if tokens.can_refresh() {
+            return Ok(());
+        }
+        Err(Error::ReauthorizationRequired {
+            reason: if tokens.consent_expired() {
+                "the member's consent has ended".into()
+            } else if rejected.is_some() {
+                "the payer rejected the access token and issued no refresh token".into()
+            } else {
+                "the access token expires and the payer issued no refresh token".into()
+            },
+        })
     }
 }
 

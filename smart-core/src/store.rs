@@ -1,4 +1,5 @@
-//! Token storage: an async trait with compare-and-swap saves, and an in-memory implementation.
+//! Token storage: an async trait with compare-and-swap saves and a refresh lease, and an in-memory
+//! implementation. With the `test-util` feature, [`conformance`] checks any implementation against the contract.
 //!
 //! # Backing the store with a database
 //!
@@ -13,19 +14,35 @@
 //! -- 0 rows updated → Error::StoreConflict; 1 row → Ok(v + 1)
 //! ```
 //!
+//! The refresh lease (see [`TokenStore::try_claim_refresh`]) is a second table, one row per key being refreshed,
+//! claimed with a conditional upsert and released with a guarded delete:
+//!
+//! ```sql
+//! INSERT INTO refresh_leases (key, holder, expires_at) VALUES (?, ?, ?)   -- expires_at = now + ttl
+//!   ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+//!   WHERE refresh_leases.expires_at <= ? OR refresh_leases.holder = excluded.holder   -- ? = now
+//!   RETURNING holder;                      -- one row: LeaseClaim::Claimed; none: LeaseClaim::HeldElsewhere
+//! DELETE FROM refresh_leases WHERE key = ? AND holder = ?;                -- release_refresh
+//! ```
+//!
 //! The example below implements exactly that logic over a map standing in for the table; replace the map
 //! operations with your database client's queries.
 //!
 //! ```
 //! use std::collections::HashMap;
 //! use std::sync::Mutex;
-//! use smart_core::{async_trait, Error, Result, StoredTokens, TokenSet, TokenStore, Version};
+//! use std::time::{Duration, SystemTime};
+//! use smart_core::{async_trait, Error, LeaseClaim, Result, StoredTokens, TokenSet, TokenStore, Version};
 //!
 //! /// A row of `CREATE TABLE tokens (key TEXT PRIMARY KEY, tokens TEXT NOT NULL, version BIGINT NOT NULL)`.
 //! struct Row { tokens: String, version: Version }
 //!
 //! #[derive(Default)]
-//! struct SqlStore { table: Mutex<HashMap<String, Row>> }
+//! struct SqlStore {
+//!     table: Mutex<HashMap<String, Row>>,
+//!     /// `CREATE TABLE refresh_leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)`
+//!     leases: Mutex<HashMap<String, (String, SystemTime)>>,
+//! }
 //!
 //! // TokenStore requires Debug; print no row (they hold tokens).
 //! impl std::fmt::Debug for SqlStore {
@@ -69,8 +86,34 @@
 //!     }
 //!
 //!     async fn delete(&self, key: &str) -> Result<()> {
-//!         // DELETE FROM tokens WHERE key = ?
+//!         // DELETE FROM tokens WHERE key = ?; DELETE FROM refresh_leases WHERE key = ?
 //!         self.table.lock().unwrap().remove(key);
+//!         self.leases.lock().unwrap().remove(key);
+//!         Ok(())
+//!     }
+//!
+//!     async fn try_claim_refresh(&self, key: &str, holder: &str, ttl: Duration) -> Result<LeaseClaim> {
+//!         // INSERT INTO refresh_leases (key, holder, expires_at) VALUES (?, ?, now + ttl)
+//!         //   ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+//!         //   WHERE refresh_leases.expires_at <= now OR refresh_leases.holder = excluded.holder
+//!         //   RETURNING holder            -- a row back: Claimed; none: HeldElsewhere
+//!         let now = SystemTime::now();
+//!         let mut leases = self.leases.lock().unwrap();
+//!         match leases.get(key) {
+//!             Some((other, until)) if other != holder && *until > now => Ok(LeaseClaim::HeldElsewhere),
+//!             _ => {
+//!                 leases.insert(key.to_owned(), (holder.to_owned(), now + ttl));
+//!                 Ok(LeaseClaim::Claimed)
+//!             }
+//!         }
+//!     }
+//!
+//!     async fn release_refresh(&self, key: &str, holder: &str) -> Result<()> {
+//!         // DELETE FROM refresh_leases WHERE key = ? AND holder = ?
+//!         let mut leases = self.leases.lock().unwrap();
+//!         if leases.get(key).is_some_and(|(h, _)| h == holder) {
+//!             leases.remove(key);
+//!         }
 //!         Ok(())
 //!     }
 //! }
@@ -89,10 +132,14 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
 use crate::{Error, Result, TokenSet};
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod conformance;
 
 /// A monotonically increasing version of one key's stored tokens, for compare-and-swap.
 pub type Version = u64;
@@ -114,12 +161,50 @@ impl StoredTokens {
     }
 }
 
+/// The answer to [`TokenStore::try_claim_refresh`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeaseClaim {
+    /// The caller holds the refresh lease now (newly claimed, taken over from an expired lease, or renewed).
+    Claimed,
+    /// Another holder's lease on this key has not expired: wait, then reload the tokens.
+    HeldElsewhere,
+}
+
 /// Persistent storage for members' tokens, keyed by an app-chosen string (e.g. `"{user_id}:{payer_id}"`).
 ///
-/// `save` is compare-and-swap so that two processes cannot both spend one rotating refresh token: it succeeds
-/// only when the stored version is still `expected` (`None`: nothing stored yet), and otherwise fails with
-/// [`Error::StoreConflict`]. See the [module docs](self) for a database-backed
-/// implementation.
+/// # The contract
+///
+/// Two rules keep a rotating refresh token from being spent twice, which a server with reuse detection answers
+/// by revoking the member's whole grant:
+///
+/// 1. **`save` is compare-and-swap.** It succeeds only when the stored version is still `expected` (`None`:
+///    nothing stored yet), and otherwise fails with [`Error::StoreConflict`]. This stops a second *write*.
+/// 2. **A refresh lease.** Before [`Session`](crate::Session) sends a refresh token it claims a short lease on
+///    the key with [`try_claim_refresh`](TokenStore::try_claim_refresh), and it releases it after saving the
+///    rotated tokens. Every other `Session` (in this process or another one sharing the store) that needs a
+///    refresh meanwhile gets [`LeaseClaim::HeldElsewhere`], polls with backoff, and picks up the saved tokens
+///    instead of sending the same refresh token. This stops a second *refresh*.
+///
+/// The lease must be exclusive across every process that shares the store (a claim is one atomic operation:
+/// a conditional upsert, a check-and-set under a lock), and it must expire: a holder that dies mid-refresh
+/// blocks the member for at most `ttl`. Precisely:
+///
+/// - `try_claim_refresh(key, holder, ttl)` answers [`LeaseClaim::Claimed`] and records `(holder, now + ttl)`
+///   when no lease is recorded for `key`, the recorded one has expired, or it is `holder`'s own (a renewal);
+///   otherwise [`LeaseClaim::HeldElsewhere`], changing nothing. Leases of different keys are independent, and a
+///   lease needs no stored tokens under its key.
+/// - `release_refresh(key, holder)` ends `holder`'s lease; it never ends another holder's, and releasing
+///   nothing is not an error.
+/// - `delete(key)` removes the tokens and any lease on `key`: a holder's later `save(.., Some(v))` is a
+///   conflict, and the next claim succeeds.
+///
+/// There is deliberately no default implementation: a store that silently coordinated nothing would break the
+/// guarantee for everyone sharing it. A store that is only ever used by one `Session` may implement the lease
+/// trivially (always [`LeaseClaim::Claimed`]), and should say so. With the `test-util` feature, the
+/// [`conformance`] module checks an implementation against all of the above.
+///
+/// See the [module docs](self) for a database-backed implementation.
 #[async_trait]
 pub trait TokenStore: Send + Sync + std::fmt::Debug {
     /// The tokens stored under `key`, if any.
@@ -133,12 +218,21 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
         expected: Option<Version>,
     ) -> Result<Version>;
 
-    /// Removes whatever is stored under `key` (no error if nothing is).
+    /// Removes whatever is stored under `key`, and any refresh lease on it (no error if nothing is).
     async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Claims the right to refresh `key`'s tokens for `ttl`, on behalf of `holder` (an id unique to the
+    /// caller, e.g. one per [`Session`](crate::Session)). See the [trait docs](TokenStore#the-contract).
+    async fn try_claim_refresh(&self, key: &str, holder: &str, ttl: Duration)
+    -> Result<LeaseClaim>;
+
+    /// Ends `holder`'s refresh lease on `key`, if it still holds one.
+    async fn release_refresh(&self, key: &str, holder: &str) -> Result<()>;
 }
 
 /// A [`TokenStore`] in process memory: for tests, CLIs and single-process apps that re-authorize after a
-/// restart. `Debug` shows only the number of keys.
+/// restart. Its refresh lease coordinates every `Session` sharing the store in this process. `Debug` shows
+/// only the number of keys.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -151,7 +245,14 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
 /// ```
 #[derive(Default)]
 pub struct MemoryTokenStore {
-    entries: Mutex<HashMap<String, (TokenSet, Version)>>,
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Default)]
+struct MemoryState {
+    entries: HashMap<String, (TokenSet, Version)>,
+    /// key → (holder, expiry).
+    leases: HashMap<String, (String, Instant)>,
 }
 
 impl MemoryTokenStore {
@@ -160,9 +261,9 @@ impl MemoryTokenStore {
         Self::default()
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (TokenSet, Version)>> {
+    fn state(&self) -> std::sync::MutexGuard<'_, MemoryState> {
         // A panic while holding the lock cannot leave a half-written entry (every write is one insert/remove).
-        self.entries
+        self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -171,7 +272,7 @@ impl MemoryTokenStore {
 impl std::fmt::Debug for MemoryTokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryTokenStore")
-            .field("keys", &self.entries().len())
+            .field("keys", &self.state().entries.len())
             .finish()
     }
 }
@@ -180,7 +281,8 @@ impl std::fmt::Debug for MemoryTokenStore {
 impl TokenStore for MemoryTokenStore {
     async fn load(&self, key: &str) -> Result<Option<StoredTokens>> {
         Ok(self
-            .entries()
+            .state()
+            .entries
             .get(key)
             .map(|(t, v)| StoredTokens::new(t.clone(), *v)))
     }
@@ -191,18 +293,52 @@ impl TokenStore for MemoryTokenStore {
         tokens: &TokenSet,
         expected: Option<Version>,
     ) -> Result<Version> {
-        let mut entries = self.entries();
-        let current = entries.get(key).map(|(_, v)| *v);
+        let mut state = self.state();
+        let current = state.entries.get(key).map(|(_, v)| *v);
         if current != expected {
             return Err(Error::StoreConflict);
         }
         let next = current.map_or(1, |v| v + 1);
-        entries.insert(key.to_owned(), (tokens.clone(), next));
+        state.entries.insert(key.to_owned(), (tokens.clone(), next));
         Ok(next)
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        self.entries().remove(key);
+        let mut state = self.state();
+        state.entries.remove(key);
+        state.leases.remove(key);
+        Ok(())
+    }
+
+    async fn try_claim_refresh(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<LeaseClaim> {
+        let now = Instant::now();
+        let mut state = self.state();
+        match state.leases.get(key) {
+            Some((other, until)) if other != holder && *until > now => {
+                Ok(LeaseClaim::HeldElsewhere)
+            }
+            _ => {
+                let until = now
+                    .checked_add(ttl)
+                    .unwrap_or(now + Duration::from_secs(3600));
+                state
+                    .leases
+                    .insert(key.to_owned(), (holder.to_owned(), until));
+                Ok(LeaseClaim::Claimed)
+            }
+        }
+    }
+
+    async fn release_refresh(&self, key: &str, holder: &str) -> Result<()> {
+        let mut state = self.state();
+        if state.leases.get(key).is_some_and(|(h, _)| h == holder) {
+            state.leases.remove(key);
+        }
         Ok(())
     }
 }
@@ -210,6 +346,13 @@ impl TokenStore for MemoryTokenStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn memory_store_meets_the_contract() {
+        conformance::check_all(&MemoryTokenStore::new())
+            .await
+            .unwrap();
+    }
 
     #[tokio::test]
     async fn compare_and_swap() {

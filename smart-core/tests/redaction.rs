@@ -56,6 +56,18 @@ impl TokenStore for Broken {
     async fn delete(&self, _: &str) -> smart_core::Result<()> {
         Ok(())
     }
+    // The one session in the test is the only holder.
+    async fn try_claim_refresh(
+        &self,
+        _: &str,
+        _: &str,
+        _: Duration,
+    ) -> smart_core::Result<smart_core::LeaseClaim> {
+        Ok(smart_core::LeaseClaim::Claimed)
+    }
+    async fn release_refresh(&self, _: &str, _: &str) -> smart_core::Result<()> {
+        Ok(())
+    }
 }
 
 fn jwt(claims: serde_json::Value) -> String {

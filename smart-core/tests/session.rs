@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use serde_json::json;
 use smart_core::{
-    Error, ExposeSecret, MemoryTokenStore, Result, Revocation, SecretString, StoredTokens,
-    TokenSet, TokenSource, TokenStore, Version, async_trait,
+    Error, ExposeSecret, LeaseClaim, MemoryTokenStore, Result, Revocation, SecretString,
+    StoredTokens, TokenSet, TokenSource, TokenStore, Version, async_trait,
 };
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -103,7 +103,6 @@ async fn a_response_without_a_refresh_token_keeps_the_old_one() {
 #[tokio::test]
 async fn no_refresh_token_means_reauthorization_without_a_request() {
     let server = payer().await;
-    refresh_responds(&server, ResponseTemplate::new(500), 0).await;
     let err = client(&server, None)
         .refresh(&expired("at-1", None))
         .await
@@ -141,7 +140,6 @@ async fn invalid_grant_on_refresh_means_reauthorization() {
 #[tokio::test]
 async fn an_ended_consent_means_reauthorization() {
     let server = payer().await;
-    refresh_responds(&server, ResponseTemplate::new(500), 0).await;
     let mut t: serde_json::Value = serde_json::to_value(expired("at-1", Some("rt-1"))).unwrap();
     t["consent_expires_at"] = json!(1_000);
     let t: TokenSet = serde_json::from_value(t).unwrap();
@@ -193,7 +191,6 @@ async fn twenty_concurrent_callers_cause_one_refresh_and_the_store_holds_the_new
 #[tokio::test]
 async fn fresh_tokens_are_returned_without_a_request_and_save_new_replaces() {
     let server = payer().await;
-    refresh_responds(&server, ResponseTemplate::new(500), 0).await;
     let store = Arc::new(MemoryTokenStore::new());
     let session = client(&server, None).session(store.clone(), "bob");
     assert!(matches!(
@@ -220,7 +217,6 @@ async fn fresh_tokens_are_returned_without_a_request_and_save_new_replaces() {
 #[tokio::test]
 async fn expiring_tokens_without_a_refresh_token_need_reauthorization_before_expiry() {
     let server = payer().await;
-    refresh_responds(&server, ResponseTemplate::new(500), 0).await;
     let store = Arc::new(MemoryTokenStore::new());
     // Valid for 30 more seconds, inside the 60 s skew, and not refreshable.
     let t = TokenSet::bearer(SecretString::from("at-1"), Some(Duration::from_secs(30)));
@@ -266,6 +262,17 @@ impl TokenStore for FlakyStore {
     }
     async fn delete(&self, key: &str) -> Result<()> {
         self.inner.delete(key).await
+    }
+    async fn try_claim_refresh(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<LeaseClaim> {
+        self.inner.try_claim_refresh(key, holder, ttl).await
+    }
+    async fn release_refresh(&self, key: &str, holder: &str) -> Result<()> {
+        self.inner.release_refresh(key, holder).await
     }
 }
 
@@ -341,6 +348,17 @@ impl TokenStore for RacingStore {
     }
     async fn delete(&self, key: &str) -> Result<()> {
         self.inner.delete(key).await
+    }
+    async fn try_claim_refresh(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<LeaseClaim> {
+        self.inner.try_claim_refresh(key, holder, ttl).await
+    }
+    async fn release_refresh(&self, key: &str, holder: &str) -> Result<()> {
+        self.inner.release_refresh(key, holder).await
     }
 }
 
@@ -535,4 +553,191 @@ async fn a_failed_revocation_still_deletes_locally_and_reports_the_error() {
         Some(Error::UnexpectedResponse { status: 503, .. })
     ));
     assert!(store.load("jay").await.unwrap().is_none());
+}
+
+// ---- Across Sessions: the store's refresh lease ---------------------------------------------------------------
+
+/// Eight `Session`s (eight web requests, or workers) over one store, each with its own in-process lock, all
+/// finding the access token expired at once: the store's lease lets exactly one refresh reach the payer, and all
+/// eight get the rotated tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_sessions_over_one_store_send_one_refresh() {
+    let server = payer().await;
+    refresh_responds(
+        &server,
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt-2"}))
+            .set_delay(Duration::from_millis(200)),
+        1,
+    )
+    .await;
+    let store = Arc::new(MemoryTokenStore::new());
+    store
+        .save("kim", &expired("at-1", Some("rt-1")), None)
+        .await
+        .unwrap();
+    let c = client(&server, None);
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let results = futures::future::join_all((0..8).map(|_| {
+        let (session, barrier) = (c.session(store.clone(), "kim"), barrier.clone());
+        tokio::spawn(async move {
+            barrier.wait().await;
+            session.current().await
+        })
+    }))
+    .await;
+    for r in results {
+        assert_eq!(r.unwrap().unwrap().access_token().expose_secret(), "at-2");
+    }
+    let stored = store.load("kim").await.unwrap().unwrap();
+    assert_eq!(stored.version, 2, "one save");
+    assert_eq!(requests_to(&server, "/auth/token").await.len(), 1);
+    server.verify().await;
+}
+
+/// A worker whose lease ran out (or that takes no lease) spent the refresh token and saved its tokens while
+/// our refresh was in flight: the payer answers `invalid_grant`, and the session uses the newer stored tokens
+/// instead of sending the member through authorization.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_grant_after_another_worker_rotated_uses_the_newer_stored_tokens() {
+    struct OtherWorkerWinsTheRace(Arc<MemoryTokenStore>);
+    impl wiremock::Respond for OtherWorkerWinsTheRace {
+        fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+            // The other worker's save lands just before the payer answers us. MemoryTokenStore never awaits.
+            futures::executor::block_on(self.0.save("lee", &fresh("at-other-worker"), Some(1)))
+                .unwrap();
+            ResponseTemplate::new(400).set_body_json(
+                json!({"error": "invalid_grant", "error_description": "refresh token already used"}),
+            )
+        }
+    }
+    let server = payer().await;
+    let store = Arc::new(MemoryTokenStore::new());
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .respond_with(OtherWorkerWinsTheRace(store.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    store
+        .save("lee", &expired("at-1", Some("rt-1")), None)
+        .await
+        .unwrap();
+    let session = client(&server, None).session(store.clone(), "lee");
+    let t = session.current().await.unwrap();
+    assert_eq!(t.access_token().expose_secret(), "at-other-worker");
+    assert!(!session.needs_reauthorization().await.unwrap());
+
+    // Without newer tokens in the store, invalid_grant still means re-authorization.
+    let store2 = Arc::new(MemoryTokenStore::new());
+    store2
+        .save("lee", &expired("at-9", Some("rt-9")), None)
+        .await
+        .unwrap();
+    let server2 = payer().await;
+    refresh_responds(
+        &server2,
+        ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})),
+        1,
+    )
+    .await;
+    let err = client(&server2, None)
+        .session(store2, "lee")
+        .current()
+        .await
+        .unwrap_err();
+    assert!(err.requires_reauthorization(), "{err:?}");
+    server.verify().await;
+    server2.verify().await;
+}
+
+/// Worker B cached the tokens, then worker A rotated them. B's disconnect must revoke what is stored now (A's
+/// rotated refresh token), not its superseded copy, or the live grant would stay valid at the payer.
+#[tokio::test]
+async fn disconnect_revokes_the_newest_stored_tokens_not_a_stale_cache() {
+    let server = payer().await;
+    refresh_responds(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt-2"})),
+        1,
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/auth/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryTokenStore::new());
+    store
+        .save("mo", &expired("at-1", Some("rt-1")), None)
+        .await
+        .unwrap();
+    let c = client(&server, None);
+    let (worker_a, worker_b) = (
+        c.session(store.clone(), "mo"),
+        c.session(store.clone(), "mo"),
+    );
+    assert!(!worker_b.needs_reauthorization().await.unwrap()); // B caches at-1/rt-1
+    worker_a.current().await.unwrap(); // A rotates to at-2/rt-2
+    let outcome = worker_b.disconnect().await.unwrap();
+    assert!(outcome.revoked_at_payer);
+    let reqs = requests_to(&server, "/auth/revoke").await;
+    assert_eq!(form(&reqs[0])["token"], "rt-2");
+    assert_eq!(form(&reqs[1])["token"], "at-2");
+    assert!(store.load("mo").await.unwrap().is_none());
+    server.verify().await;
+}
+
+/// A worker claimed the refresh lease and crashed without releasing it: the session waits (it does not spend
+/// the refresh token under the dead worker's lease), and refreshes once the lease expires.
+#[tokio::test]
+async fn a_crashed_workers_lease_delays_the_refresh_until_it_expires() {
+    let server = payer().await;
+    refresh_responds(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt-2"})),
+        1,
+    )
+    .await;
+    let store = Arc::new(MemoryTokenStore::new());
+    store
+        .save("nat", &expired("at-1", Some("rt-1")), None)
+        .await
+        .unwrap();
+    let lease = Duration::from_millis(600);
+    assert_eq!(
+        store
+            .try_claim_refresh("nat", "crashed-worker", lease)
+            .await
+            .unwrap(),
+        LeaseClaim::Claimed
+    );
+    let started = std::time::Instant::now();
+    let session = client(&server, None).session(store.clone(), "nat");
+    let t = session.current().await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(t.access_token().expose_secret(), "at-2");
+    assert!(
+        waited >= lease - Duration::from_millis(50),
+        "refreshed after {waited:?}, inside the crashed worker's lease"
+    );
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    // The session released its own lease: the next worker can claim at once.
+    assert_eq!(
+        store
+            .try_claim_refresh("nat", "next-worker", lease)
+            .await
+            .unwrap(),
+        LeaseClaim::Claimed
+    );
+    server.verify().await;
+}
+
+/// The memory store meets the whole `TokenStore` contract (the same checks every store runs).
+#[tokio::test]
+async fn memory_store_passes_the_conformance_checks() {
+    smart_core::store::conformance::check_all(&MemoryTokenStore::new())
+        .await
+        .unwrap();
 }
