@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime};
 use oidc_server::{OidcServer, clients};
 use smart_core::{
     AudPolicy, AuthorizationRequest, ClientAuth, DiscoverySource, Error, ExposeSecret,
-    PayerAdapter, PendingAuthorization, Revocation, SecretString, SmartClient, Standard, TokenSet,
+    MemoryTokenStore, PayerAdapter, PendingAuthorization, Revocation, SecretString, SmartClient,
+    Standard, TokenSet, TokenStore,
 };
 use url::Url;
 
@@ -432,6 +433,97 @@ async fn refresh_rotates_and_reusing_a_spent_refresh_token_requires_reauthorizat
         .await
         .expect_err("the grant is revoked");
     assert!(err.requires_reauthorization(), "{err:?}");
+}
+
+/// The headline promise, against a server that rotates refresh tokens and revokes the grant on reuse: eight
+/// `Session`s over one store (eight web requests, each building its own), the access token expired, all asking
+/// for a token at the same moment. Exactly one refresh request reaches the server, none is refused, and every
+/// caller gets the same rotated access token, which the server honours on a protected read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_sessions_refreshing_at_once_spend_the_rotating_refresh_token_once() {
+    const CALLERS: usize = 8;
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::RACE_MEMORY;
+    let sdk = client(server, Tweaked::new(&server.fhir_base), id, Some(pw));
+    let (_, issued) = connect(server, &sdk).await;
+    let before = server.refresh_counts(id).await;
+
+    // The server's access token lives an hour; the store's copy says it has expired, so every caller refreshes.
+    let store = Arc::new(MemoryTokenStore::new());
+    let expired = issued
+        .clone()
+        .with_expires_at(Some(SystemTime::now() - Duration::from_secs(10)));
+    store.save("member-1:oidc", &expired, None).await.unwrap();
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(CALLERS));
+    let calls = (0..CALLERS).map(|_| {
+        let (session, barrier) = (sdk.session(store.clone(), "member-1:oidc"), barrier.clone());
+        tokio::spawn(async move {
+            barrier.wait().await;
+            session.current().await
+        })
+    });
+    let results = futures::future::join_all(calls).await;
+    let after = server.refresh_counts(id).await;
+    let mut failures = Vec::new();
+    let mut dishonoured = 0;
+    let mut access_tokens = std::collections::BTreeSet::new();
+    for r in results {
+        match r.unwrap() {
+            Ok(t) => {
+                let status = server.read_patient_status(secret(t.access_token())).await;
+                if status != 200 {
+                    dishonoured += 1;
+                }
+                access_tokens.insert(secret(t.access_token()).to_owned());
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    let refreshes = after.requests - before.requests;
+    let reauthorizations = failures
+        .iter()
+        .filter(|e| e.requires_reauthorization())
+        .count();
+    eprintln!(
+        "refresh race (MemoryTokenStore, oidc-provider): {CALLERS} callers, {refreshes} refresh request(s) at the \
+         server, {} refused, {reauthorizations} re-authorization(s), {dishonoured} token(s) handed out that the \
+         server no longer honours",
+        after.invalid_grant - before.invalid_grant
+    );
+    assert!(failures.is_empty(), "callers failed: {failures:?}");
+    assert_eq!(
+        dishonoured, 0,
+        "every caller's token works on a protected read"
+    );
+    assert_eq!(refreshes, 1, "refresh requests that reached the server");
+    assert_eq!(
+        after.invalid_grant, before.invalid_grant,
+        "no invalid_grant"
+    );
+    assert_eq!(
+        access_tokens.len(),
+        1,
+        "every caller got the one rotated token"
+    );
+    assert!(!access_tokens.contains(secret(issued.access_token())));
+    let stored = store.load("member-1:oidc").await.unwrap().unwrap();
+    assert_eq!(stored.version, 2, "one save");
+    assert_ne!(
+        secret(stored.tokens.refresh_token().unwrap()),
+        secret(issued.refresh_token().unwrap()),
+        "the rotated refresh token was saved"
+    );
+    // The grant is intact: the saved refresh token still refreshes (a reuse would have revoked it).
+    let next = sdk.refresh(&stored.tokens).await.unwrap();
+    assert_eq!(
+        server
+            .read_patient_status(secret(next.access_token()))
+            .await,
+        200
+    );
 }
 
 #[tokio::test]

@@ -11,7 +11,9 @@
 //     endpoints (oidc-provider accepts Basic and post interchangeably);
 //   - `patient` added to token responses, as a SMART server does for a launch/patient grant;
 //   - `GET /fhir/.well-known/smart-configuration` built from the provider's own endpoints, and a tiny
-//     protected `GET /fhir/Patient/{id}` so tests can tell a live access token from a revoked one.
+//     protected `GET /fhir/Patient/{id}` so tests can tell a live access token from a revoked one;
+//   - `GET /_test/refreshes/{client_id}`: how many refresh_token grants that client sent, and how many were
+//     refused with invalid_grant (the refresh-race tests count what really reached the server).
 //
 // Contract with the harness (tests/support/oidc_server.rs): it listens on 127.0.0.1, port 0 (a free port),
 // prints exactly one JSON line on stdout, `{"issuer":"http://127.0.0.1:PORT", ...}`, logs only to stderr,
@@ -63,6 +65,10 @@ const CLIENTS = [
   { client_id: 'special-basic-client', client_secret: SPECIAL_SECRET, token_endpoint_auth_method: 'client_secret_basic' },
   { client_id: 'special-post-client', client_secret: SPECIAL_SECRET, token_endpoint_auth_method: 'client_secret_post' },
   { client_id: 'fhiruser-client', client_secret: 'fhiruser-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
+  // The refresh-race tests' own clients, so that their refresh counts (GET /_test/refreshes/{client_id}) are
+  // not mixed with those of tests running in parallel.
+  { client_id: 'race-memory-client', client_secret: 'race-memory-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
+  { client_id: 'race-sqlite-client', client_secret: 'race-sqlite-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
 ].map((c) => ({
   ...c,
   redirect_uris: [REDIRECT_URI],
@@ -207,6 +213,14 @@ provider.use(async (ctx, next) => {
 // Enforce the client authentication method each client registered. oidc-provider accepts Basic and post
 // interchangeably; real payers do not, and the SDK must send what the payer expects. The form body is read
 // here and handed to the provider as an already-read body (a path it supports), parsed as it would itself.
+/** refresh_token grants that reached the token endpoint, per client id, and how many were refused. */
+const REFRESHES = new Map();
+function refreshCounts(clientId) {
+  const key = String(clientId);
+  if (!REFRESHES.has(key)) REFRESHES.set(key, { requests: 0, invalid_grant: 0 });
+  return REFRESHES.get(key);
+}
+
 const AUTHENTICATED_ROUTES = new Set([ROUTES.token, ROUTES.revocation, ROUTES.introspection]);
 provider.use(async (ctx, next) => {
   if (ctx.method !== 'POST' || !AUTHENTICATED_ROUTES.has(ctx.path) || !ctx.is('application/x-www-form-urlencoded')) {
@@ -247,6 +261,13 @@ provider.use(async (ctx, next) => {
     }
     return oauthError(ctx, 401, 'invalid_client',
       `client authentication failed: ${clientId} is registered for ${registered}, not ${used}`);
+  }
+  if (ctx.path === ROUTES.token && body.grant_type === 'refresh_token') {
+    const counts = refreshCounts(clientId);
+    counts.requests += 1;
+    await next();
+    if (ctx.body?.error === 'invalid_grant') counts.invalid_grant += 1;
+    return undefined;
   }
   return next();
 });
@@ -294,6 +315,13 @@ provider.use(async (ctx, next) => {
         'permission-offline', 'permission-patient', 'sso-openid-connect',
       ],
     };
+    return undefined;
+  }
+  // Test-only: how many refresh_token grants a client sent (the refresh-race tests read it).
+  const refreshes = /^\/_test\/refreshes\/([^/]+)$/.exec(ctx.path);
+  if (ctx.method === 'GET' && refreshes) {
+    ctx.type = 'json';
+    ctx.body = refreshCounts(decodeURIComponent(refreshes[1]));
     return undefined;
   }
   const read = /^\/fhir\/Patient\/([^/]+)$/.exec(ctx.path);

@@ -59,6 +59,20 @@ pub mod clients {
     pub const SPECIAL_POST: &str = "special-post-client";
     /// `client_secret_basic`; its token responses have no `patient`, only the id token's `fhirUser` names it.
     pub const FHIRUSER: (&str, &str) = ("fhiruser-client", "fhiruser-client-secret");
+    /// `client_secret_basic`; used only by the refresh race over a `MemoryTokenStore` (its refresh count).
+    pub const RACE_MEMORY: (&str, &str) = ("race-memory-client", "race-memory-client-secret");
+    /// `client_secret_basic`; used only by the refresh race over the web app's SQLite store.
+    #[allow(dead_code)] // in the root package's tests/refresh_race_sqlite.rs, not in smart-core's
+    pub const RACE_SQLITE: (&str, &str) = ("race-sqlite-client", "race-sqlite-client-secret");
+}
+
+/// What `GET /_test/refreshes/{client_id}` reports: refresh_token grants that reached the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub struct RefreshCounts {
+    /// Requests with `grant_type=refresh_token`.
+    pub requests: u64,
+    /// Of those, how many the server refused with `invalid_grant`.
+    pub invalid_grant: u64,
 }
 
 /// The server shared by every test in this binary, started on first use.
@@ -418,6 +432,17 @@ impl OidcServer {
             url = next;
         }
         panic!("no redirect to the app after {MAX_LOGIN_HOPS} hops; last at {url}");
+    }
+
+    /// How many refresh_token grants `client_id` has sent this server so far, counted by the server.
+    pub async fn refresh_counts(&self, client_id: &str) -> RefreshCounts {
+        let url = self.url(&format!("/_test/refreshes/{client_id}"));
+        reqwest::get(url.clone())
+            .await
+            .unwrap_or_else(|e| panic!("GET {url} failed: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: not the counts: {e}"))
     }
 
     /// The HTTP status of `GET {fhir_base}/Patient/{patient}` with `access_token`: 200 while the token is live,
