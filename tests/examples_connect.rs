@@ -5,6 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod examples_support;
+#[allow(dead_code)]
+#[path = "../examples/connect/token_file.rs"]
+mod token_file;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -21,7 +24,11 @@ const SECRET_ENV: &str = "PATIENT_ACCESS_CLIENT_SECRET";
 /// CMS Blue Button's simulator: its differences from the standard (PKCE required, long `state`, page size cap,
 /// `startIndex` paging) are all ones a standards-following client handles, so the `Standard` adapter works.
 async fn simulator(redirect: &Url) -> Simulator {
-    let opts = SimOptions::default().client(CLIENT_ID, SECRET, redirect.clone());
+    simulator_with(SimOptions::default(), redirect).await
+}
+
+async fn simulator_with(opts: SimOptions, redirect: &Url) -> Simulator {
+    let opts = opts.client(CLIENT_ID, SECRET, redirect.clone());
     payer_quirks::bluebutton::simulator::start(opts)
         .await
         .unwrap()
@@ -35,13 +42,17 @@ struct Setup {
 
 impl Setup {
     async fn new(tag: &str) -> Self {
+        Self::with(tag, SimOptions::default()).await
+    }
+
+    async fn with(tag: &str, opts: SimOptions) -> Self {
         let redirect = Url::parse(&format!(
             "http://127.0.0.1:{}/api/auth/smart/callback",
             free_port()
         ))
         .unwrap();
         Self {
-            sim: simulator(&redirect).await,
+            sim: simulator_with(opts, &redirect).await,
             redirect,
             dir: TempDir::new(tag),
         }
@@ -57,6 +68,11 @@ impl Setup {
 
     /// `--fhir-base`, `--client-id`, `--redirect-uri`, `--out` and `--tokens` for this setup, then `extra`.
     fn args(&self, extra: &[&str]) -> Vec<String> {
+        self.args_to(&self.out(), extra)
+    }
+
+    /// [`args`](Self::args), exporting to `out`.
+    fn args_to(&self, out: &Path, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = [
             "--fhir-base",
             self.sim.fhir_base().as_str(),
@@ -65,7 +81,7 @@ impl Setup {
             "--redirect-uri",
             self.redirect.as_str(),
             "--out",
-            self.out().to_str().unwrap(),
+            out.to_str().unwrap(),
             "--tokens",
             self.tokens().to_str().unwrap(),
             "--timeout",
@@ -86,6 +102,29 @@ impl Setup {
 
     fn start(&self) -> Running {
         self.start_with(&[])
+    }
+
+    /// A run exporting to `out` (two runs at once must not share an export folder).
+    /// Nobody signs in during these runs: a run that asks the member gives up after 10 s instead of 120.
+    fn start_to(&self, out: &Path) -> Running {
+        let mut args = self.args_to(out, &[]);
+        if let Some(i) = args.iter().position(|a| a == "--timeout") {
+            args[i + 1] = "10".to_owned();
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Running::start("connect", &args, &[(SECRET_ENV, SECRET)])
+    }
+
+    /// The first run: connect prints the authorize URL, the member signs in (headless), the callback reaches
+    /// connect's listener, and the tokens are saved. Returns the run's output.
+    async fn authorize_first(&self) -> Output {
+        let mut first = self.start();
+        let authorize = Url::parse(&first.line_starting_with("AUTHORIZE_URL=").await).unwrap();
+        let callback = self.sim.login(&authorize).await.unwrap();
+        assert_eq!(reqwest::get(callback).await.unwrap().status(), 200);
+        let first = first.finish().await;
+        first.assert_success();
+        first
     }
 }
 
@@ -375,4 +414,126 @@ async fn a_wrong_payer_lists_the_choices_and_secrets_stay_off_the_command_line()
     .await;
     assert_eq!(output.status.code(), Some(2), "plain http off loopback");
     assert!(output.stderr.contains("https"), "{}", output.stderr);
+}
+
+/// The issue's reproduction: two `connect` processes started together after the access token expired, against
+/// a payer that rotates refresh tokens and revokes the grant when a spent one comes back (the token endpoint
+/// is slowed down so that the two runs overlap for sure). The token file's lease lets one of them refresh; the
+/// other waits for the saved tokens. One refresh reaches the payer, both exports succeed, nobody is asked to
+/// sign in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_connect_runs_after_expiry_send_one_refresh_and_both_succeed() {
+    let setup = Setup::with(
+        "connect-race",
+        SimOptions::default().token_latency(std::time::Duration::from_millis(400)),
+    )
+    .await;
+    let sim = &setup.sim;
+    setup.authorize_first().await;
+    let first_tokens = token_values(&setup.tokens());
+
+    sim.expire_access_tokens();
+    let before = sim.counts();
+    let (out_a, out_b) = (
+        setup.dir.path().join("out-a"),
+        setup.dir.path().join("out-b"),
+    );
+    let (run_a, run_b) = (setup.start_to(&out_a), setup.start_to(&out_b));
+    let (a, b) = tokio::join!(run_a.finish(), run_b.finish());
+    let after = sim.counts();
+    // Every token request in this phase is a refresh: the ones granted, and the ones refused (a spent token).
+    let refused = after.token_rejections - before.token_rejections;
+    let refreshes = after.token_refreshes - before.token_refreshes + refused;
+    let reauthorizations = [&a, &b]
+        .iter()
+        .filter(|o| o.stdout.contains("AUTHORIZE_URL=") || o.stderr.contains("asking the member"))
+        .count();
+    eprintln!(
+        "refresh race (connect's token file, Blue Button simulator): 2 processes, {refreshes} refresh request(s) \
+         at the payer ({refused} refused), {} new authorization(s) asked, exits {:?} and {:?}",
+        reauthorizations,
+        a.status.code(),
+        b.status.code()
+    );
+    a.assert_success();
+    b.assert_success();
+    assert_eq!(refreshes, 1, "refresh_token grants that reached the payer");
+    assert_eq!(refused, 0, "no spent refresh token was sent");
+    assert_eq!(reauthorizations, 0);
+    assert_eq!(after.authorize, before.authorize, "no new authorization");
+    assert_eq!(after.codes_issued, before.codes_issued);
+    for out in [&out_a, &out_b] {
+        let patients = std::fs::read_to_string(out.join("Patient.ndjson")).unwrap();
+        assert_eq!(patients.lines().count(), 1, "{}", out.display());
+    }
+    let second_tokens = token_values(&setup.tokens());
+    assert_ne!(first_tokens, second_tokens, "the rotated tokens were saved");
+    // No lease is left behind, and the lock file stays private.
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(setup.tokens()).unwrap()).unwrap();
+    assert!(file.get("leases").is_none(), "{file}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let lock = setup.dir.path().join("config").join("tokens.json.lock");
+        let mode = std::fs::metadata(&lock).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "lock file mode {mode:o}");
+    }
+}
+
+/// connect's token file meets the whole `TokenStore` contract (the checks every store runs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_file_meets_the_token_store_contract() {
+    let dir = TempDir::new("token-file-conformance");
+    let store = token_file::TokenFile::new(dir.path().join("nested").join("tokens.json"));
+    smart_core::store::conformance::check_all(&store)
+        .await
+        .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(store.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "token file mode {mode:o}");
+    }
+}
+
+/// Two stores over one file (as two processes would open it): a lease claimed through one is held for the
+/// other, and a file written before leases existed (no `leases` field) still loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_files_lease_is_shared_by_every_opener_and_old_files_load() {
+    use smart_core::{LeaseClaim, TokenStore};
+    let dir = TempDir::new("token-file-lease");
+    let path = dir.path().join("tokens.json");
+    std::fs::write(
+        &path,
+        r#"{"entries":{"k":{"version":3,"tokens":{"access_token":"at","token_type":"Bearer"}}}}"#,
+    )
+    .unwrap();
+    let (a, b) = (
+        token_file::TokenFile::new(&path),
+        token_file::TokenFile::new(&path),
+    );
+    assert_eq!(a.load("k").await.unwrap().unwrap().version, 3);
+    let ttl = std::time::Duration::from_secs(60);
+    for round in 0..10 {
+        let key = format!("k-{round}");
+        let (ra, rb) = tokio::join!(
+            a.try_claim_refresh(&key, "process-a", ttl),
+            b.try_claim_refresh(&key, "process-b", ttl)
+        );
+        let claims = [ra.unwrap(), rb.unwrap()];
+        assert_eq!(
+            claims.iter().filter(|c| **c == LeaseClaim::Claimed).count(),
+            1,
+            "round {round}: {claims:?}"
+        );
+    }
+    assert_eq!(
+        b.load("k").await.unwrap().unwrap().version,
+        3,
+        "leases leave the tokens alone"
+    );
 }

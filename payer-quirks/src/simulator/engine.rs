@@ -217,6 +217,10 @@ pub(crate) async fn dispatch(State(engine): State<Arc<Engine>>, req: Request) ->
         headers: &parts.headers,
         body,
     };
+    let latency = engine.opts.token_latency;
+    if !latency.is_zero() && same_path(&path, &engine.cfg.token_path) {
+        tokio::time::sleep(latency).await;
+    }
     let mut response = engine.route(&incoming);
     if engine.cfg.bot_cookies {
         for cookie in [

@@ -75,6 +75,9 @@ pub struct SimOptions {
     pub client_secret: String,
     /// The registered redirect URI.
     pub redirect_uri: Url,
+    /// How long the token endpoint takes to answer (default: no delay). A slow token endpoint widens the window
+    /// in which two clients refreshing at once would both send one refresh token.
+    pub token_latency: Duration,
 }
 
 impl Default for SimOptions {
@@ -89,6 +92,7 @@ impl Default for SimOptions {
             client_id: "sim-client".to_owned(),
             client_secret: "sim-secret p@ss+w/rd=".to_owned(),
             redirect_uri: default_redirect_uri(),
+            token_latency: Duration::ZERO,
         }
     }
 }
@@ -130,6 +134,12 @@ impl SimOptions {
     /// Answer 429 past `burst` FHIR requests per `window`.
     pub fn rate_limit(mut self, burst: u32, window: Duration) -> Self {
         self.rate_limit = Some(RateLimit { burst, window });
+        self
+    }
+
+    /// The token endpoint answers after `latency`.
+    pub fn token_latency(mut self, latency: Duration) -> Self {
+        self.token_latency = latency;
         self
     }
 
