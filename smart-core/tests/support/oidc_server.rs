@@ -151,7 +151,14 @@ impl Setup {
         // value, which goes stale when a target directory is shared between checkouts.
         let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
             .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
-        let dir = manifest_dir.join("tests/oidc");
+        // smart-core's tests, or the root package's (which include this file by path).
+        let dir = [
+            manifest_dir.join("tests/oidc"),
+            manifest_dir.join("smart-core/tests/oidc"),
+        ]
+        .into_iter()
+        .find(|d| d.join("server.mjs").is_file())
+        .unwrap_or_else(|| manifest_dir.join("tests/oidc"));
         let node = PathBuf::from(std::env::var_os("NODE").unwrap_or_else(|| "node".into()));
         match Command::new(&node).arg("--version").output() {
             Ok(out) if out.status.success() => {}
