@@ -70,8 +70,9 @@
 //!
 //! A [`Session`](smart_core::Session) refreshes the access token before it expires (one refresh for any number
 //! of concurrent requests) and saves the new tokens before using them, in a
-//! [`TokenStore`](smart_core::TokenStore) whose saves are compare-and-swap, so that two workers can never both
-//! spend a rotating refresh token. [`MemoryTokenStore`](smart_core::MemoryTokenStore) is for tests and one-off
+//! [`TokenStore`](smart_core::TokenStore) whose saves are compare-and-swap and which leases the right to
+//! refresh, so that two workers sharing the store (Sessions, requests, processes) send a rotating refresh token
+//! once. [`MemoryTokenStore`](smart_core::MemoryTokenStore) is for tests and one-off
 //! scripts; [`smart_core::store`] shows a database-backed store, and `examples/connect/token_file.rs` a file.
 //! [`Session::needs_reauthorization`](smart_core::Session::needs_reauthorization) tells when the member must sign
 //! in again (consent ended, no refresh token).

@@ -1,5 +1,6 @@
 //! The web app's SQLite database: the SDK's `TokenStore` (compare-and-swap on a version column, and a refresh
-//! lease table so that two workers never both spend one rotating refresh token), the members' browser sessions, and each pending authorization between "Connect" and the payer's callback.
+//! lease table so that two workers never both spend one rotating refresh token), the members' browser sessions,
+//! and each pending authorization between "Connect" and the payer's callback.
 //!
 //! rusqlite is a blocking API, so every call runs on tokio's blocking pool (`spawn_blocking`), never on the
 //! async worker threads. One `Db` holds one connection; two `Db`s opened on the same file behave like two app

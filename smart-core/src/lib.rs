@@ -130,8 +130,12 @@
 //!
 //! # Keeping tokens: sessions and stores
 //!
-//! [`TokenStore`] is an async trait with compare-and-swap saves, so that two processes can never both spend one
-//! rotating refresh token; [`MemoryTokenStore`] keeps tokens in memory, and the [`store`] module shows a
+//! [`TokenStore`] is an async trait with compare-and-swap saves and a refresh lease, so that two processes
+//! sharing a store never both spend one rotating refresh token: a [`Session`] claims the lease before it sends
+//! the refresh token, and every other `Session` waits for the saved result instead. That holds as long as the
+//! store keeps the lease contract (checked by `store::conformance`, feature `test-util`), the sharers' clocks
+//! agree to within seconds, and a refresh with its save ends within the lease's term (the client's timeout plus
+//! five seconds). [`MemoryTokenStore`] keeps tokens in memory, and the [`store`] module shows a
 //! database-backed one. A [`Session`] refreshes single-flight (many concurrent callers, one refresh request),
 //! saves the new tokens *before* handing them out (a failed save is an error), and picks up tokens another
 //! worker refreshed first. It implements [`TokenSource`], which the FHIR fetch layer asks for tokens.

@@ -29,7 +29,9 @@ const FIRST_POLL: Duration = Duration::from_millis(20);
 const MAX_POLL: Duration = Duration::from_millis(250);
 
 /// One member's tokens at one payer: loads them from a [`TokenStore`], refreshes them when they expire (one
-/// refresh for any number of concurrent callers), saves refreshed tokens before using them, and disconnects.
+/// refresh for any number of concurrent callers, in this `Session` or in any other sharing the store, through
+/// the store's refresh lease, [`TokenStore::try_claim_refresh`]), saves refreshed tokens before using them, and
+/// disconnects.
 ///
 /// Cheap to clone; clones share the cache and the refresh lock. Implements [`TokenSource`] for the FHIR layer.
 #[derive(Clone)]
@@ -135,7 +137,8 @@ impl Session {
 
     /// Tokens whose access token is valid for at least the client's refresh skew, refreshed (and saved) first
     /// when needed. Fails with [`Error::ReauthorizationRequired`] when nothing is stored, or the tokens expire
-    /// and cannot be refreshed.
+    /// and cannot be refreshed, and with [`Error::StoreConflict`] when another worker held the store's refresh
+    /// lease for longer than its term (retry later).
     pub async fn current(&self) -> Result<Arc<TokenSet>> {
         let mut cache = self.inner.cache.lock().await;
         let tokens = self.cached_or_loaded(&mut cache).await?;

@@ -1,5 +1,5 @@
 //! Token storage: an async trait with compare-and-swap saves and a refresh lease, and an in-memory
-//! implementation. With the `test-util` feature, [`conformance`] checks any implementation against the contract.
+//! implementation. With the `test-util` feature, `conformance` checks any implementation against the contract.
 //!
 //! # Backing the store with a database
 //!
@@ -202,7 +202,7 @@ pub enum LeaseClaim {
 /// There is deliberately no default implementation: a store that silently coordinated nothing would break the
 /// guarantee for everyone sharing it. A store that is only ever used by one `Session` may implement the lease
 /// trivially (always [`LeaseClaim::Claimed`]), and should say so. With the `test-util` feature, the
-/// [`conformance`] module checks an implementation against all of the above.
+/// `store::conformance` module checks an implementation against all of the above.
 ///
 /// See the [module docs](self) for a database-backed implementation.
 #[async_trait]
