@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::client::{Revocation, SmartClient};
 use crate::error::{Error, Result};
@@ -45,7 +45,8 @@ struct SessionInner {
     key: String,
     /// This session's name in the store's refresh lease: unique per `Session`, shared by its clones.
     holder: String,
-    cache: Mutex<Cached>,
+    /// In an `Arc` so that a refresh can take its guard into a task of its own (see `refresh_locked`).
+    cache: Arc<Mutex<Cached>>,
 }
 
 #[derive(Default)]
@@ -93,7 +94,7 @@ impl Session {
                     std::process::id(),
                     rand::random::<u64>()
                 ),
-                cache: Mutex::new(Cached::default()),
+                cache: Arc::new(Mutex::new(Cached::default())),
             }),
         }
     }
@@ -140,12 +141,12 @@ impl Session {
     /// and cannot be refreshed, and with [`Error::StoreConflict`] when another worker held the store's refresh
     /// lease for longer than its term (retry later).
     pub async fn current(&self) -> Result<Arc<TokenSet>> {
-        let mut cache = self.inner.cache.lock().await;
+        let mut cache = self.inner.cache.clone().lock_owned().await;
         let tokens = self.cached_or_loaded(&mut cache).await?;
         if !self.needs_refresh(&tokens) {
             return Ok(tokens);
         }
-        self.refresh_locked(&mut cache, None).await
+        self.refresh_locked(cache, None).await
     }
 
     /// True when the member has to authorize again before the app can read data: nothing is stored, the
@@ -201,19 +202,19 @@ impl Session {
         tokens.consent_expired() || tokens.expires_within(self.inner.client.refresh_skew())
     }
 
-    async fn load(&self, cache: &mut MutexGuard<'_, Cached>) -> Result<Option<StoredTokens>> {
+    async fn load(&self, cache: &mut Cached) -> Result<Option<StoredTokens>> {
         let loaded = self.inner.store.load(&self.inner.key).await?;
         match &loaded {
             Some(s) => {
                 cache.tokens = Some(Arc::new(s.tokens.clone()));
                 cache.version = Some(s.version);
             }
-            None => **cache = Cached::default(),
+            None => *cache = Cached::default(),
         }
         Ok(loaded)
     }
 
-    async fn cached_or_loaded(&self, cache: &mut MutexGuard<'_, Cached>) -> Result<Arc<TokenSet>> {
+    async fn cached_or_loaded(&self, cache: &mut Cached) -> Result<Arc<TokenSet>> {
         if let Some(t) = &cache.tokens {
             return Ok(t.clone());
         }
@@ -233,7 +234,7 @@ impl Session {
     /// until that session's tokens arrive or its lease runs out (then claims it in turn).
     async fn refresh_locked(
         &self,
-        cache: &mut MutexGuard<'_, Cached>,
+        mut cache: OwnedMutexGuard<Cached>,
         rejected: Option<&TokenSet>,
     ) -> Result<Arc<TokenSet>> {
         let version_before = cache.version;
@@ -243,7 +244,7 @@ impl Session {
         let mut pause = FIRST_POLL;
         loop {
             // Another worker (process) may have refreshed since we cached: the store is the truth.
-            let stored = self.load_stored(cache).await?;
+            let stored = self.load_stored(&mut cache).await?;
             if let Some(t) = self.reusable(&stored, version_before, rejected) {
                 return Ok(t);
             }
@@ -254,16 +255,31 @@ impl Session {
                 .try_claim_refresh(&self.inner.key, &self.inner.holder, ttl)
                 .await?;
             if claim == LeaseClaim::Claimed {
-                let result = self.refresh_leased(cache, version_before, rejected).await;
-                if let Err(e) = self
-                    .inner
-                    .store
-                    .release_refresh(&self.inner.key, &self.inner.holder)
-                    .await
-                {
-                    tracing::warn!(error = %e, "could not release the refresh lease; it expires by itself");
-                }
-                return result;
+                // From here to the release runs in a task of its own, with this session's lock: a caller that
+                // gives up (a web request whose client went away drops its future) must not abort a refresh
+                // whose request may have reached the payer, or the rotated tokens would never be saved and the
+                // lease would block every other worker until it expired.
+                let (this, rejected) = (self.clone(), rejected.cloned());
+                let refresh = tokio::spawn(async move {
+                    let result = this
+                        .refresh_leased(&mut cache, version_before, rejected.as_ref())
+                        .await;
+                    if let Err(e) = this
+                        .inner
+                        .store
+                        .release_refresh(&this.inner.key, &this.inner.holder)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not release the refresh lease; it expires by itself");
+                    }
+                    result
+                });
+                return match refresh.await {
+                    Ok(result) => result,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    // The runtime is shutting down.
+                    Err(e) => Err(Error::Store(Box::new(e))),
+                };
             }
             if Instant::now() >= deadline {
                 tracing::warn!(
@@ -280,7 +296,7 @@ impl Session {
     /// The refresh itself, holding the lease.
     async fn refresh_leased(
         &self,
-        cache: &mut MutexGuard<'_, Cached>,
+        cache: &mut Cached,
         version_before: Option<Version>,
         rejected: Option<&TokenSet>,
     ) -> Result<Arc<TokenSet>> {
@@ -339,7 +355,7 @@ impl Session {
     }
 
     /// Loads the stored tokens; none stored means the member disconnected.
-    async fn load_stored(&self, cache: &mut MutexGuard<'_, Cached>) -> Result<StoredTokens> {
+    async fn load_stored(&self, cache: &mut Cached) -> Result<StoredTokens> {
         self.load(cache)
             .await?
             .ok_or_else(|| Error::ReauthorizationRequired {
@@ -385,12 +401,12 @@ impl TokenSource for Session {
     }
 
     async fn refresh_after_rejection(&self, rejected: &TokenSet) -> Result<Arc<TokenSet>> {
-        let mut cache = self.inner.cache.lock().await;
+        let mut cache = self.inner.cache.clone().lock_owned().await;
         let cached = self.cached_or_loaded(&mut cache).await?;
         if !cached.same_access_token(rejected) && !self.needs_refresh(&cached) {
             // Someone refreshed while this request was in flight.
             return Ok(cached);
         }
-        self.refresh_locked(&mut cache, Some(rejected)).await
+        self.refresh_locked(cache, Some(rejected)).await
     }
 }

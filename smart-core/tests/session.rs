@@ -741,3 +741,54 @@ async fn memory_store_passes_the_conformance_checks() {
         .await
         .unwrap();
 }
+
+/// A caller that gives up mid-refresh (a web request whose client went away drops its future) does not abort
+/// the refresh: its request may already have spent the refresh token at the payer. The rotated tokens are
+/// still saved and the lease released, so the next worker gets them at once, with no second refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_giving_up_mid_refresh_still_saves_the_rotated_tokens() {
+    let server = payer().await;
+    refresh_responds(
+        &server,
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt-2"}))
+            .set_delay(Duration::from_millis(300)),
+        1,
+    )
+    .await;
+    let store = Arc::new(MemoryTokenStore::new());
+    store
+        .save("oz", &expired("at-1", Some("rt-1")), None)
+        .await
+        .unwrap();
+    let c = client(&server, None);
+    let impatient = c.session(store.clone(), "oz");
+    let gave_up = tokio::time::timeout(Duration::from_millis(50), impatient.current()).await;
+    assert!(
+        gave_up.is_err(),
+        "the caller gave up before the payer answered"
+    );
+
+    let next = c.session(store.clone(), "oz");
+    let t = tokio::time::timeout(Duration::from_secs(5), next.current())
+        .await
+        .expect("the next worker is not blocked by an abandoned lease")
+        .unwrap();
+    assert_eq!(t.access_token().expose_secret(), "at-2");
+    let stored = store.load("oz").await.unwrap().unwrap();
+    assert_eq!(
+        stored.tokens.refresh_token().unwrap().expose_secret(),
+        "rt-2"
+    );
+    // The impatient session itself is usable again, with the saved tokens.
+    assert_eq!(
+        impatient
+            .current()
+            .await
+            .unwrap()
+            .access_token()
+            .expose_secret(),
+        "at-2"
+    );
+    server.verify().await;
+}
