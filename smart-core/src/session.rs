@@ -163,13 +163,31 @@ impl Session {
     }
 
     /// Revokes the newest stored tokens at the payer where it has a revocation endpoint (RFC 7009: refresh token
-    /// first, then access token), then deletes them from the store. Where the payer has no revocation endpoint, or revoking
-    /// fails, the tokens are deleted locally all the same and the outcome says so.
+    /// first, then access token), then deletes them from the store. Where the payer has no revocation endpoint,
+    /// or revoking fails, the tokens are deleted locally all the same and the outcome says so.
+    ///
+    /// Takes the store's refresh lease first, waiting for a refresh in flight in another worker to save its
+    /// tokens, so that what is revoked is the newest refresh token and not the one that refresh just spent.
     pub async fn disconnect(&self) -> Result<DisconnectOutcome> {
         let mut cache = self.inner.cache.lock().await;
+        let leased = self.claim_waiting().await?;
+        if !leased {
+            tracing::warn!(
+                "another worker held the refresh lease past its term; disconnecting without it"
+            );
+        }
+        let result = self.disconnect_leased(&mut cache).await;
+        // Success deleted the lease with the tokens.
+        if result.is_err() && leased {
+            self.release_lease().await;
+        }
+        result
+    }
+
+    async fn disconnect_leased(&self, cache: &mut Cached) -> Result<DisconnectOutcome> {
         // The store, not the cache: another worker may have rotated the tokens since this session cached them,
         // and revoking the superseded copy would leave the live refresh token valid at the payer.
-        let tokens = self.load(&mut cache).await?.map(|s| Arc::new(s.tokens));
+        let tokens = self.load(cache).await?.map(|s| Arc::new(s.tokens));
         let mut outcome = DisconnectOutcome {
             revoked_at_payer: false,
             revocation: None,
@@ -196,6 +214,47 @@ impl Session {
         self.inner.store.delete(&self.inner.key).await?;
         *cache = Cached::default();
         Ok(outcome)
+    }
+
+    /// The refresh lease's term: the refresh request is bounded by the client's timeout; the margin covers the
+    /// save.
+    fn lease_ttl(&self) -> Duration {
+        self.inner.client.timeout() + LEASE_MARGIN
+    }
+
+    /// Claims the refresh lease, waiting (with backoff) while another worker holds it, at most for its term and
+    /// the margin. False when it stayed held that long.
+    async fn claim_waiting(&self) -> Result<bool> {
+        let ttl = self.lease_ttl();
+        let deadline = Instant::now() + ttl + LEASE_MARGIN;
+        let mut pause = FIRST_POLL;
+        loop {
+            let claim = self
+                .inner
+                .store
+                .try_claim_refresh(&self.inner.key, &self.inner.holder, ttl)
+                .await?;
+            if claim == LeaseClaim::Claimed {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_POLL);
+        }
+    }
+
+    /// Releases this session's lease; a failure only logs (the lease expires by itself).
+    async fn release_lease(&self) {
+        if let Err(e) = self
+            .inner
+            .store
+            .release_refresh(&self.inner.key, &self.inner.holder)
+            .await
+        {
+            tracing::warn!(error = %e, "could not release the refresh lease; it expires by itself");
+        }
     }
 
     fn needs_refresh(&self, tokens: &TokenSet) -> bool {
@@ -238,8 +297,7 @@ impl Session {
         rejected: Option<&TokenSet>,
     ) -> Result<Arc<TokenSet>> {
         let version_before = cache.version;
-        // The refresh request is bounded by the client's timeout; the margin covers the save.
-        let ttl = self.inner.client.timeout() + LEASE_MARGIN;
+        let ttl = self.lease_ttl();
         let deadline = Instant::now() + ttl + LEASE_MARGIN;
         let mut pause = FIRST_POLL;
         loop {
@@ -264,14 +322,7 @@ impl Session {
                     let result = this
                         .refresh_leased(&mut cache, version_before, rejected.as_ref())
                         .await;
-                    if let Err(e) = this
-                        .inner
-                        .store
-                        .release_refresh(&this.inner.key, &this.inner.holder)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "could not release the refresh lease; it expires by itself");
-                    }
+                    this.release_lease().await;
                     result
                 });
                 return match refresh.await {

@@ -792,3 +792,57 @@ async fn a_caller_giving_up_mid_refresh_still_saves_the_rotated_tokens() {
     );
     server.verify().await;
 }
+
+/// Worker A is mid-refresh (it holds the lease and has spent rt-1) when worker B, which cached rt-1,
+/// disconnects. B waits for A's save and revokes rt-2, the refresh token that is live at the payer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_waits_for_a_refresh_in_flight_and_revokes_its_tokens() {
+    let server = payer().await;
+    Mock::given(method("POST"))
+        .and(path("/auth/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryTokenStore::new());
+    let v1 = store
+        .save("pat", &expired("at-1", Some("rt-1")), None)
+        .await
+        .unwrap();
+    let worker_b = client(&server, None).session(store.clone(), "pat");
+    assert!(!worker_b.needs_reauthorization().await.unwrap()); // B caches at-1/rt-1
+    // Worker A (another process) claims the lease, and saves its rotated tokens 300 ms later.
+    assert_eq!(
+        store
+            .try_claim_refresh("pat", "worker-a", Duration::from_secs(30))
+            .await
+            .unwrap(),
+        LeaseClaim::Claimed
+    );
+    let a_store = store.clone();
+    let worker_a = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        a_store.save("pat", &fresh("at-2"), Some(v1)).await.unwrap();
+        a_store.release_refresh("pat", "worker-a").await.unwrap();
+    });
+    let outcome = worker_b.disconnect().await.unwrap();
+    worker_a.await.unwrap();
+    assert!(outcome.revoked_at_payer);
+    let reqs = requests_to(&server, "/auth/revoke").await;
+    assert_eq!(
+        form(&reqs[0])["token"],
+        "rt-fresh",
+        "A's rotated refresh token"
+    );
+    assert_eq!(form(&reqs[1])["token"], "at-2");
+    assert!(store.load("pat").await.unwrap().is_none());
+    // The disconnect's lease went with the tokens.
+    assert_eq!(
+        store
+            .try_claim_refresh("pat", "anyone", Duration::from_secs(1))
+            .await
+            .unwrap(),
+        LeaseClaim::Claimed
+    );
+    server.verify().await;
+}
