@@ -186,7 +186,7 @@ pub mod url_policy;
 
 pub use adapter::{
     AudPolicy, ClientAuth, CoverageSearch, EndpointOverrides, PatientIdSource, PayerAdapter,
-    RatePolicy, Standard, TokenRequestFormat,
+    PriorAuthSearch, RatePolicy, Standard, TokenRequestFormat,
 };
 /// Re-exported so that [`TokenStore`] and [`PayerAdapter`] implementations need no extra dependency.
 pub use async_trait::async_trait;
