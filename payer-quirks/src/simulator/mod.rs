@@ -165,8 +165,11 @@ pub struct Member {
     pub patient_id: String,
     /// Ids of the Coverage resources served.
     pub coverage_ids: Vec<String>,
-    /// Ids of the ExplanationOfBenefit resources served, in page order.
+    /// Ids of the ExplanationOfBenefit resources served, in page order: claims and prior authorizations.
     pub eob_ids: Vec<String>,
+    /// Ids of the prior authorizations among them (EOBs with `use = preauthorization`), in page order; empty
+    /// for a payer outside CMS-0057-F (CMS Blue Button, Medicare fee-for-service).
+    pub prior_auth_ids: Vec<String>,
     /// EOBs per page when the request names no `_count`.
     pub page_size: u32,
 }
@@ -175,6 +178,16 @@ impl Member {
     /// How many EOBs the simulator serves.
     pub fn eob_count(&self) -> usize {
         self.eob_ids.len()
+    }
+
+    /// How many of them are claims (not prior authorizations).
+    pub fn claim_count(&self) -> usize {
+        self.eob_ids.len() - self.prior_auth_ids.len()
+    }
+
+    /// How many prior authorizations the simulator serves.
+    pub fn prior_auth_count(&self) -> usize {
+        self.prior_auth_ids.len()
     }
 
     /// How many Coverages the simulator serves.
@@ -330,7 +343,7 @@ pub(crate) async fn start(
     let origin = Url::parse(&format!("http://127.0.0.1:{port}"))
         .map_err(|e| SimError::Data(format!("origin: {e}")))?;
     let cfg = configure(&origin, &opts);
-    let data = data::build(&cfg.patient_id)?;
+    let data = data::build(&cfg.patient_id, cfg.prior_authorizations)?;
     let refresh = match (opts.refresh_tokens, cfg.refresh) {
         // A payer whose "no refresh" means "refresh refused" (CMS one-time apps) keeps its rule.
         (Some(false), RefreshRule::Forbidden) => RefreshRule::Forbidden,
@@ -344,6 +357,12 @@ pub(crate) async fn start(
         patient_id: cfg.patient_id.clone(),
         coverage_ids: ids(&data.coverages),
         eob_ids: ids(&data.eobs),
+        prior_auth_ids: ids(&data
+            .eobs
+            .iter()
+            .filter(|e| e["use"] == "preauthorization")
+            .cloned()
+            .collect::<Vec<_>>()),
         page_size: opts.page_size.unwrap_or(cfg.default_count),
     };
     let engine = Arc::new(Engine {
@@ -351,6 +370,7 @@ pub(crate) async fn start(
         opts,
         origin,
         data,
+        day: std::sync::atomic::AtomicU32::new(0),
         refresh,
         state: Mutex::default(),
         counters: engine::Counters::default(),
@@ -473,6 +493,21 @@ impl Simulator {
     /// the payer redirects to.
     pub async fn login(&self, authorize_url: &Url) -> Result<Url, SimError> {
         self.browser().login(authorize_url).await
+    }
+
+    /// Moves the member on by one day, as a payer's records move between two syncs: from day 1 the pended
+    /// prior authorization `prior-auth-5` is served approved (X12 306 `A1`), with a later `meta.lastUpdated`
+    /// (so a `_lastUpdated=gt…` sync picks it up). Returns the new day.
+    pub fn advance_day(&self) -> u32 {
+        self.engine
+            .day
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1
+    }
+
+    /// The member's day (0 at start; see [`advance_day`](Self::advance_day)).
+    pub fn day(&self) -> u32 {
+        self.engine.day.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Expires every access token issued so far (for tests of refresh on expiry).
