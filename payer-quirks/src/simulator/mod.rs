@@ -75,6 +75,9 @@ pub struct SimOptions {
     pub client_secret: String,
     /// The registered redirect URI.
     pub redirect_uri: Url,
+    /// Serve the member's five prior authorizations: `None` keeps the payer's default (every payer under
+    /// CMS-0057-F does; CMS Blue Button, Medicare fee-for-service, does not).
+    pub prior_authorizations: Option<bool>,
 }
 
 impl Default for SimOptions {
@@ -89,6 +92,7 @@ impl Default for SimOptions {
             client_id: "sim-client".to_owned(),
             client_secret: "sim-secret p@ss+w/rd=".to_owned(),
             redirect_uri: default_redirect_uri(),
+            prior_authorizations: None,
         }
     }
 }
@@ -118,6 +122,13 @@ impl SimOptions {
     /// Access-token lifetime.
     pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
         self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Serves the member's prior authorizations or not, whatever the payer's default (e.g. to try a generic
+    /// client on Blue Button's standards-following server with prior authorizations in the history).
+    pub fn prior_authorizations(mut self, serve: bool) -> Self {
+        self.prior_authorizations = Some(serve);
         self
     }
 
@@ -343,7 +354,11 @@ pub(crate) async fn start(
     let origin = Url::parse(&format!("http://127.0.0.1:{port}"))
         .map_err(|e| SimError::Data(format!("origin: {e}")))?;
     let cfg = configure(&origin, &opts);
-    let data = data::build(&cfg.patient_id, cfg.prior_authorizations)?;
+    let data = data::build(
+        &cfg.patient_id,
+        opts.prior_authorizations
+            .unwrap_or(cfg.prior_authorizations),
+    )?;
     let refresh = match (opts.refresh_tokens, cfg.refresh) {
         // A payer whose "no refresh" means "refresh refused" (CMS one-time apps) keeps its rule.
         (Some(false), RefreshRule::Forbidden) => RefreshRule::Forbidden,
