@@ -305,8 +305,8 @@ fn print_prior_authorizations<'a>(auths: impl Iterator<Item = PriorAuthorization
     let auths: Vec<PriorAuthorization<'a>> = auths.collect();
     println!("Prior authorizations ({})", auths.len());
     println!(
-        "  {:<16} {:<38} {:<19} {:<11} {:<11} {}",
-        "Number", "Service", "Status", "Requested", "Reviewed", "Authorized"
+        "  {:<16} {:<38} {:<19} {:<11} {:<11} Authorized",
+        "Number", "Service", "Status", "Requested", "Reviewed"
     );
     let date = |d: Option<&fhir_c4bb::DateTime>| {
         d.and_then(|d| d.date())
