@@ -53,6 +53,8 @@ async fn claims(sim: &Simulator, adapter: Arc<dyn PayerAdapter>) -> Result<usize
     let tokens = client.exchange_code(&request.pending, callback.as_str());
     let tokens = Arc::new(StaticTokens::new(tokens.await?));
     let fhir = FhirClient::builder(adapter).token_source(tokens).build()?;
-    let claims = fhir.explanation_of_benefits(EobQuery::new()).collect_all();
+    let claims = fhir
+        .explanation_of_benefits(EobQuery::new().claims_only())
+        .collect_all();
     Ok(claims.await?.matches.len())
 }

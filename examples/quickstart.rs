@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use fhir_c4bb::money::{ClaimRow, ClaimsTable};
+use fhir_c4bb::prior_auth::PriorAuthorization;
 use fhir_c4bb::{
     Coverage, ExplanationOfBenefit, Money, Organization, Patient, Practitioner, Reference,
 };
@@ -114,16 +115,20 @@ async fn run() -> Result<(), Box<dyn StdError>> {
     let patient = fhir.patient().await?;
     let coverage = fhir.coverage().collect_all().await?;
     let claims = fhir
-        .explanation_of_benefits(EobQuery::new())
+        .explanation_of_benefits(EobQuery::new().claims_only())
         .collect_all()
         .await?;
+    // Prior authorizations are EOBs too (`use = preauthorization`); the SDK asks for them the way the payer
+    // supports (Aetna: by the PDex profile) and keeps only those.
+    let prior_auths = fhir.prior_authorizations().collect_all().await?;
     step(
         "FHIR",
         format!(
-            "Patient, {} Coverage, {} ExplanationOfBenefit, {} warnings",
+            "Patient, {} Coverage, {} claims, {} prior authorizations, {} warnings",
             coverage.matches.len(),
             claims.matches.len(),
-            coverage.warnings.len() + claims.warnings.len()
+            prior_auths.matches.len(),
+            coverage.warnings.len() + claims.warnings.len() + prior_auths.warnings.len()
         ),
     );
 
@@ -138,6 +143,13 @@ async fn run() -> Result<(), Box<dyn StdError>> {
     print_member(&patient);
     print_coverage(&coverage.matches, &names);
     print_claims(&ClaimsTable::from_eobs(&claims.matches), &names);
+    println!();
+    print_prior_authorizations(
+        prior_auths
+            .matches
+            .iter()
+            .filter_map(ExplanationOfBenefit::prior_authorization),
+    );
 
     println!();
     println!(
@@ -287,6 +299,38 @@ fn print_claims(table: &ClaimsTable, names: &HashMap<String, String>) {
         amount(table.member_owes_total.as_ref()),
     );
     println!("  (- : not sent; non-financial \"Basis\" claims carry no amounts)");
+}
+
+fn print_prior_authorizations<'a>(auths: impl Iterator<Item = PriorAuthorization<'a>>) {
+    let auths: Vec<PriorAuthorization<'a>> = auths.collect();
+    println!("Prior authorizations ({})", auths.len());
+    println!(
+        "  {:<16} {:<38} {:<19} {:<11} {:<11} Authorized",
+        "Number", "Service", "Status", "Requested", "Reviewed"
+    );
+    let date = |d: Option<&fhir_c4bb::DateTime>| {
+        d.and_then(|d| d.date())
+            .map_or_else(|| "-".to_owned(), str::to_owned)
+    };
+    for pa in &auths {
+        let period = pa.authorized_period().map_or_else(
+            || "-".to_owned(),
+            |p| format!("{} to {}", date(p.start.as_ref()), date(p.end.as_ref())),
+        );
+        println!(
+            "  {:<16} {:<38} {:<19} {:<11} {:<11} {}",
+            pa.authorization_number().unwrap_or("-"),
+            truncate(pa.service().and_then(|s| s.display()).unwrap_or("-"), 38),
+            pa.status().label(),
+            date(pa.requested()),
+            date(pa.decision_date()),
+            period,
+        );
+        // Why a request is pending or was denied is what a member most needs to see.
+        for reason in pa.reasons().filter_map(|r| r.display()) {
+            println!("  {:<16} {}", "", truncate(&format!("why: {reason}"), 90));
+        }
+    }
 }
 
 /// An amount with at least two decimals (`150` → `150.00`), never rounded: FHIR decimals keep the digits the

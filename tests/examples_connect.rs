@@ -23,8 +23,10 @@ const SECRET_ENV: &str = "PATIENT_ACCESS_CLIENT_SECRET";
 
 /// CMS Blue Button's simulator: its differences from the standard (PKCE required, long `state`, page size cap,
 /// `startIndex` paging) are all ones a standards-following client handles, so the `Standard` adapter works.
+/// Blue Button itself serves no prior authorizations (Medicare fee-for-service); here it serves the five, so the
+/// export shows them counted apart from the claims.
 async fn simulator(redirect: &Url) -> Simulator {
-    simulator_with(SimOptions::default(), redirect).await
+    simulator_with(SimOptions::default().prior_authorizations(true), redirect).await
 }
 
 async fn simulator_with(opts: SimOptions, redirect: &Url) -> Simulator {
@@ -190,6 +192,13 @@ fn assert_export(setup: &Setup) {
     let eobs = ndjson(&out, "ExplanationOfBenefit");
     assert_eq!(eobs.len(), member.eob_count());
     assert_eq!(ids(&eobs), member.eob_ids.iter().cloned().collect());
+    // Exact: 30 claims and the 5 prior authorizations, all in the EOB file.
+    assert_eq!((member.claim_count(), member.prior_auth_count()), (30, 5));
+    let pas = eobs
+        .iter()
+        .filter(|e| e["use"] == "preauthorization")
+        .count();
+    assert_eq!(pas, member.prior_auth_count());
     // The organizations and practitioners the claims reference (the CapabilityStatement lists both types).
     for ty in ["Organization", "Practitioner"] {
         let lines = ndjson(&out, ty);
@@ -250,6 +259,16 @@ async fn connect_exports_everything_then_refreshes_instead_of_asking_the_member_
     first.assert_success();
     assert_eq!(sim.counts().token_code_exchanges, 1);
     assert_export(&setup);
+    // The summary counts prior authorizations apart from claims.
+    assert!(
+        first.stdout.contains(&format!(
+            "ExplanationOfBenefit: {} claims, {} prior authorizations",
+            sim.member().claim_count(),
+            sim.member().prior_auth_count()
+        )),
+        "{}",
+        first.stdout
+    );
 
     // The tokens are in a file only the user can read.
     let tokens_path = setup.tokens();

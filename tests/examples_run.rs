@@ -39,7 +39,9 @@ async fn quickstart_prints_the_member_every_claim_and_the_exact_totals() {
     );
     assert!(stdout.contains(&format!("FHIR id        {}", sim.member().patient_id)));
     assert!(stdout.contains(&format!("Coverage ({})", sim.member().coverage_count())));
-    assert!(stdout.contains(&format!("Claims ({})", sim.member().eob_count())));
+    // Claims and prior authorizations apart: 30 claim rows, 5 prior authorizations.
+    assert!(stdout.contains(&format!("Claims ({})", sim.member().claim_count())));
+    assert_eq!(sim.member().claim_count(), 30);
 
     // One row per claim served, between the header and the totals.
     let lines: Vec<&str> = stdout.lines().collect();
@@ -51,7 +53,11 @@ async fn quickstart_prints_the_member_every_claim_and_the_exact_totals() {
         .iter()
         .position(|l| l.trim_start().starts_with("Totals"))
         .expect("a totals line");
-    assert_eq!(totals_at - header - 1, sim.member().eob_count(), "{stdout}");
+    assert_eq!(
+        totals_at - header - 1,
+        sim.member().claim_count(),
+        "{stdout}"
+    );
     for row in &lines[header + 1..totals_at] {
         let date = row.split_whitespace().next().unwrap();
         assert!(
@@ -88,6 +94,42 @@ async fn quickstart_prints_the_member_every_claim_and_the_exact_totals() {
     }
     assert!(stdout.contains("code_challenge_method=S256"));
     assert!(stdout.contains("skin=skin13"), "Aetna's quirk is visible");
+
+    // Prior authorizations in their own section: one line each, with the number, service and status read
+    // here from what the simulator serves.
+    let pas_at = lines
+        .iter()
+        .position(|l| l.starts_with("Prior authorizations (5)"))
+        .expect("a prior authorizations section");
+    let rows: Vec<&str> = lines[pas_at + 2..]
+        .iter()
+        .take_while(|l| !l.is_empty())
+        .filter(|l| !l.trim_start().starts_with("why:"))
+        .copied()
+        .collect();
+    let served_pas: Vec<_> = served
+        .eobs
+        .iter()
+        .filter_map(|e| e.prior_authorization())
+        .collect();
+    assert_eq!(rows.len(), served_pas.len(), "{stdout}");
+    assert_eq!(rows.len(), sim.member().prior_auth_count());
+    for (row, pa) in rows.iter().zip(&served_pas) {
+        assert!(row.contains(pa.authorization_number().unwrap()), "{row}");
+        assert!(row.contains(pa.status().label()), "{row}");
+        assert!(
+            row.contains(pa.requested().and_then(|d| d.date()).unwrap()),
+            "{row}"
+        );
+    }
+    assert!(
+        stdout.contains("why: Not medically necessary"),
+        "the denial reason is shown"
+    );
+    // None of them is a claim row.
+    for row in &lines[header + 1..totals_at] {
+        assert!(!row.contains("AUTH-2026"), "{row}");
+    }
 }
 
 #[tokio::test]
@@ -108,6 +150,6 @@ async fn custom_payer_shows_the_quirk_pair() {
     // ...the downstream adapter reads every claim the simulator serves.
     assert_eq!(
         lines[1],
-        format!("Acme Health: {} claims read", sim.member().eob_count())
+        format!("Acme Health: {} claims read", sim.member().claim_count())
     );
 }

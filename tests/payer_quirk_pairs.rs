@@ -242,6 +242,57 @@ async fn aetna_rejects_unknown_query_parameters() {
 }
 
 #[tokio::test]
+async fn aetna_prior_authorizations_by_profile_since_use_is_an_unknown_parameter() {
+    use futures::TryStreamExt;
+    use smart_core::PriorAuthSearch;
+    let sim = aetna(SimOptions::default()).await;
+    let (_, tokens) = connect(&sim, sim.adapter()).await;
+    let read = |adapter: Arc<dyn PayerAdapter>| {
+        let fhir = fhir(adapter, tokens.clone());
+        async move {
+            fhir.prior_authorizations()
+                .matches()
+                .try_collect::<Vec<fhir_c4bb::ExplanationOfBenefit>>()
+                .await
+        }
+    };
+    // Blind: asking the server with `use=` gets Aetna's 400 for a parameter its CapabilityStatement does not list.
+    let mut blind = sim.profile();
+    blind.prior_auth_search = PriorAuthSearch::UseParameter;
+    let err = read(Arc::new(blind)).await.unwrap_err();
+    assert!(err.to_string().contains("MSG_RESOURCE_ID_MISSING"), "{err}");
+    // Aetna's adapter asks by the PDex profile: the server sends only the five, on one page.
+    let before = support::eob_page_requests(&sim);
+    let pas = read(sim.adapter()).await.unwrap();
+    let ids: Vec<_> = pas.iter().filter_map(|e| e.id.clone()).collect();
+    assert_eq!(ids, sim.member().prior_auth_ids);
+    let requests = sim.requests();
+    let asked: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/ExplanationOfBenefit"))
+        .skip(before)
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        asked[0]
+            .query
+            .as_deref()
+            .is_some_and(|q| q.contains("_profile=") && !q.contains("use=")),
+        "{asked:?}"
+    );
+    // The standard way (filter in the SDK) works here too, at the cost of reading the whole history.
+    let before = support::eob_page_requests(&sim);
+    let mut standard_way = sim.profile();
+    standard_way.prior_auth_search = PriorAuthSearch::FilterClientSide;
+    let pas = read(Arc::new(standard_way)).await.unwrap();
+    assert_eq!(pas.len(), 5);
+    assert_eq!(
+        support::eob_page_requests(&sim) - before,
+        sim.member().eob_pages(None)
+    );
+}
+
+#[tokio::test]
 async fn aetna_login_page_says_null_without_a_product_subscription() {
     let sim = aetna(SimOptions::default().unsubscribed()).await;
     let err = browser_error(try_connect(&sim, sim.adapter()).await);

@@ -428,3 +428,78 @@ async fn elevance_end_to_end_sandbox_and_a_production_brand() {
         );
     }
 }
+
+#[tokio::test]
+async fn prior_authorizations_at_every_payer_under_cms_0057_f_and_a_decision_between_two_syncs() {
+    use fhir_c4bb::prior_auth::PriorAuthStatus;
+    use smart_core::fhir::EobQuery;
+    let sims = [
+        payer_quirks::aetna::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::cigna::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::unitedhealthcare::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::humana::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::elevance::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+    ];
+    for sim in &sims {
+        let name = sim.profile().id;
+        let (_client, tokens) = connect(sim, sim.adapter()).await;
+        let fhir = fhir(sim.adapter(), tokens);
+        // First sync: five prior authorizations, the last one still pended.
+        support::assert_prior_authorizations(sim, &fhir).await;
+        // The payer decides the pended one; the next sync asks for what changed since the first.
+        assert_eq!(sim.advance_day(), 1);
+        let changed: Vec<fhir_c4bb::ExplanationOfBenefit> = fhir
+            .explanation_of_benefits(EobQuery::new().last_updated("gt2026-11-30T00:00:00Z"))
+            .matches()
+            .try_collect()
+            .await
+            .unwrap();
+        let ids: Vec<_> = changed.iter().filter_map(|e| e.id.as_deref()).collect();
+        assert_eq!(ids, ["prior-auth-5"], "{name}");
+        let pa = changed[0].prior_authorization().unwrap();
+        assert_eq!(pa.status(), PriorAuthStatus::Approved, "{name}");
+        assert_eq!(
+            pa.last_updated().map(|d| d.as_str()),
+            Some("2026-12-01T08:15:00+00:00")
+        );
+        support::assert_prior_authorizations(sim, &fhir).await;
+        // Claims only: the same history without them.
+        let claims: Vec<fhir_c4bb::ExplanationOfBenefit> = fhir
+            .explanation_of_benefits(EobQuery::new().claims_only())
+            .matches()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(claims.len(), sim.member().claim_count(), "{name}");
+        assert!(claims.iter().all(|e| !e.is_prior_authorization()));
+    }
+}
+
+#[tokio::test]
+async fn blue_button_serves_no_prior_authorizations() {
+    let sim = payer_quirks::bluebutton::simulator::start(SimOptions::default())
+        .await
+        .unwrap();
+    let (_client, tokens) = connect(&sim, sim.adapter()).await;
+    let fhir = fhir(sim.adapter(), tokens);
+    let pas: Vec<fhir_c4bb::ExplanationOfBenefit> = fhir
+        .prior_authorizations()
+        .matches()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(pas.is_empty());
+    assert_eq!(sim.member().prior_auth_count(), 0);
+    // It still read the whole claims history to find that out (no server-side filter for `use`).
+    assert_eq!(eob_page_requests(&sim), sim.member().eob_pages(None));
+}

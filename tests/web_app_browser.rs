@@ -174,8 +174,11 @@ impl Drop for Fixture {
 /// What a simulator serves its member, read independently of the app: the test's own SMART connection
 /// (the simulator's scripted browser signs in), every EOB page, and fhir-c4bb's table over them.
 struct Served {
+    /// The claims' ids (prior authorizations are not claims).
     ids: BTreeSet<String>,
     table: ClaimsTable,
+    /// `(id, authorization number, status slug, status label)` of every prior authorization served.
+    prior_auths: Vec<(String, String, String, String)>,
 }
 
 async fn served(sim: &Simulator) -> Served {
@@ -203,12 +206,38 @@ async fn served(sim: &Simulator) -> Served {
         .unwrap()
         .matches;
     let served = Served {
-        ids: eobs.iter().map(|e| e.id.clone().unwrap()).collect(),
+        ids: eobs
+            .iter()
+            .filter(|e| !e.is_prior_authorization())
+            .map(|e| e.id.clone().unwrap())
+            .collect(),
         table: ClaimsTable::from_eobs(&eobs),
+        prior_auths: eobs
+            .iter()
+            .filter_map(|e| e.prior_authorization())
+            .map(|p| {
+                (
+                    p.id().unwrap().to_owned(),
+                    p.authorization_number().unwrap().to_owned(),
+                    p.status().slug().to_owned(),
+                    p.status().label().to_owned(),
+                )
+            })
+            .collect(),
     };
-    assert_eq!(served.ids.len(), sim.member().eob_count());
+    // Exact: 30 claims and 5 prior authorizations at both payers.
+    assert_eq!(served.ids.len(), sim.member().claim_count());
+    assert_eq!(served.ids.len(), 30);
+    assert_eq!(served.prior_auths.len(), sim.member().prior_auth_count());
+    assert_eq!(served.prior_auths.len(), 5);
+    let all: BTreeSet<String> = served
+        .ids
+        .iter()
+        .cloned()
+        .chain(served.prior_auths.iter().map(|p| p.0.clone()))
+        .collect();
     assert_eq!(
-        served.ids,
+        all,
         sim.member()
             .eob_ids
             .iter()
@@ -381,6 +410,93 @@ async fn assert_claims_page(c: &Client, key: &str, served: &Served) {
     assert!(heading.starts_with("Claims for "), "{heading}");
 }
 
+/// From the claims page, the prior authorizations page: one row per prior authorization served, each with its
+/// number and a badge naming its status; pending and denied ones first; the denial's reason shown.
+async fn assert_prior_auths_page(c: &Client, key: &str, served: &Served) {
+    find(c, "a[data-prior-auths-link]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(c, "table.prior-auths").await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        format!("/prior-authorizations/{key}")
+    );
+    let rows = c
+        .execute(
+            "return Array.from(document.querySelectorAll('table.prior-auths tbody tr')).map(tr => \
+             ({id: tr.dataset.priorAuthId, status: tr.dataset.status, number: tr.cells[0].textContent.trim(), \
+               badge: tr.querySelector('.badge').textContent.trim(), \
+               badgeClass: tr.querySelector('.badge').className, \
+               badgeColor: getComputedStyle(tr.querySelector('.badge')).backgroundColor, \
+               reasons: Array.from(tr.querySelectorAll('[data-reason]')).map(p => p.textContent.trim())}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        served.prior_auths.len(),
+        "one row per prior authorization"
+    );
+    for (id, number, slug, label) in &served.prior_auths {
+        let row = rows
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} not shown"));
+        assert_eq!(row["number"], number.as_str(), "{id}");
+        assert_eq!(row["status"], slug.as_str(), "{id}");
+        assert_eq!(row["badge"], label.as_str(), "{id}");
+        assert_eq!(
+            row["badgeClass"],
+            format!("badge status-{slug}").as_str(),
+            "{id}"
+        );
+    }
+    // The stylesheet gives each status its own colour (not the default badge's).
+    let colors: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["badgeColor"].as_str().unwrap())
+        .collect();
+    assert!(colors.len() >= 4, "{colors:?}");
+    // What the member is waiting for first, then what was refused, and why.
+    let order: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        order,
+        [
+            "pending",
+            "pending",
+            "denied",
+            "partially-approved",
+            "approved"
+        ]
+    );
+    let denied = rows.iter().find(|r| r["status"] == "denied").unwrap();
+    assert!(
+        denied["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("Not medically necessary")),
+        "{denied}"
+    );
+    assert_eq!(
+        find(c, "[data-count='pending']")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        "2"
+    );
+    let heading = find(c, "h1").await.text().await.unwrap();
+    assert!(
+        heading.starts_with("Prior authorizations for "),
+        "{heading}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_connects_aetna_and_cigna_in_chromium_and_the_claims_survive_a_restart() {
     with_browser("web_app_browser", |c| async move {
@@ -420,6 +536,8 @@ async fn a_member_connects_aetna_and_cigna_in_chromium_and_the_claims_survive_a_
             connect_in_browser(&c, f, key).await;
             assert_claims_page(&c, key, served(key)).await;
             screenshot(&c, &format!("{key}_claims")).await;
+            assert_prior_auths_page(&c, key, served(key)).await;
+            screenshot(&c, &format!("{key}_prior_authorizations")).await;
             let after = sim.counts();
             assert_eq!(
                 after.authorize,
@@ -434,6 +552,7 @@ async fn a_member_connects_aetna_and_cigna_in_chromium_and_the_claims_survive_a_
             );
         }
         // Cigna's fatal OperationOutcome inside a 200 searchset is shown, with what it means.
+        c.goto(f.url("/claims/cigna").as_str()).await.unwrap();
         let warning = find(&c, "[data-warning]").await.text().await.unwrap();
         assert!(warning.contains("CLCOM-006"), "{warning}");
 
@@ -640,7 +759,7 @@ async fn forged_replayed_and_declined_callbacks_exchange_nothing_and_other_brows
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         claims.matches("<tr data-eob-id=").count(),
-        sim.member().eob_count()
+        sim.member().claim_count()
     );
     pages.push(claims);
 

@@ -127,6 +127,8 @@ pub struct Report {
     pub failures: Vec<String>,
     /// `OperationOutcome`s the payer put inside its search results.
     pub warnings: usize,
+    /// How many of the ExplanationOfBenefit lines are prior authorizations (`use = preauthorization`), not claims.
+    pub prior_authorizations: usize,
 }
 
 /// Reads everything in `plan` for the member and writes it under `dir`.
@@ -199,6 +201,7 @@ pub async fn export(fhir: &FhirClient, plan: &Plan, dir: &Path) -> Result<Report
         files,
         failures,
         warnings: sink.warnings,
+        prior_authorizations: sink.prior_authorizations,
     })
 }
 
@@ -256,6 +259,7 @@ struct Sink {
     written: HashSet<(String, String)>,
     references: BTreeSet<(String, String)>,
     warnings: usize,
+    prior_authorizations: usize,
 }
 
 impl Sink {
@@ -273,6 +277,7 @@ impl Sink {
             written: HashSet::new(),
             references: BTreeSet::new(),
             warnings: 0,
+            prior_authorizations: 0,
         })
     }
 
@@ -283,6 +288,11 @@ impl Sink {
             && !self.written.insert((ty.clone(), id.to_owned()))
         {
             return Ok(false);
+        }
+        if let Resource::ExplanationOfBenefit(eob) = &resource
+            && eob.is_prior_authorization()
+        {
+            self.prior_authorizations += 1;
         }
         let value = serde_json::to_value(&resource)?;
         collect_references(&value, &self.fhir_base, &mut self.references);

@@ -257,6 +257,14 @@ async fn run(ctx: &Context) -> Result<(), Failure> {
     for (ty, lines) in &report.files {
         println!("  {:<32} {lines:>6}", format!("{ty}.ndjson"));
     }
+    // Prior authorizations are EOBs (same file), but they are no claims: count them apart.
+    if let Some(eobs) = report.files.get("ExplanationOfBenefit") {
+        println!(
+            "  ExplanationOfBenefit: {} claims, {} prior authorizations",
+            eobs.saturating_sub(report.prior_authorizations),
+            report.prior_authorizations
+        );
+    }
     if report.warnings > 0 {
         println!(
             "  ({} warnings from the payer are in OperationOutcome.ndjson)",

@@ -7,6 +7,7 @@
 //! | `GET /connect/{payer}` | keeps a `PendingAuthorization` server-side for this browser, redirects to the payer |
 //! | `GET /callback/{payer}` | takes the pending authorization (once), `exchange_code`, saves the tokens |
 //! | `GET /claims/{payer}` | the member's EOBs as a table with totals (refreshing the token through the store) |
+//! | `GET /prior-authorizations/{payer}` | the member's prior authorizations, each with a status badge |
 //! | `POST /disconnect/{payer}` | revokes at the payer where it can, deletes the tokens |
 //!
 //! A browser is known by a random 256-bit cookie (`HttpOnly`, `SameSite=Lax`, `Secure` and `__Host-` on HTTPS)
@@ -286,6 +287,7 @@ fn router(state: AppState) -> Router {
         .route("/connect/{payer}", get(connect))
         .route("/callback/{payer}", get(callback))
         .route("/claims/{payer}", get(claims))
+        .route("/prior-authorizations/{payer}", get(prior_authorizations))
         .route("/disconnect/{payer}", post(disconnect))
         .fallback(not_found)
         .with_state(state)
@@ -556,7 +558,8 @@ async fn claims(
     let fhir = payer.pool.for_member(Arc::new(tokens));
     let (patient, eobs) = tokio::join!(
         fhir.patient(),
-        fhir.explanation_of_benefits(EobQuery::new()).collect_all()
+        fhir.explanation_of_benefits(EobQuery::new().claims_only())
+            .collect_all()
     );
     let (patient, eobs) = match (patient, eobs) {
         (Ok(p), Ok(e)) => (p, e),
@@ -590,6 +593,69 @@ async fn claims(
             payer_name: &payer.name,
             member_name: member_name.as_deref(),
             table: &table,
+            warnings: &warnings,
+        }),
+    ))
+}
+
+/// The member's prior authorizations (PDex EOBs with `use = preauthorization`), read the way the payer serves
+/// them, each with its status: what is still waiting for the plan and what it refused, and why.
+async fn prior_authorizations(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let payer = app.payer(&key)?;
+    let not_connected = |reason: Option<&str>| {
+        page(
+            StatusCode::OK,
+            views::not_connected(&payer.key, &payer.name, reason),
+        )
+    };
+    let Some(session) = app.session(&headers).await? else {
+        return Ok(not_connected(None));
+    };
+    let tokens = app.token_session(payer, &session);
+    if tokens
+        .needs_reauthorization()
+        .await
+        .map_err(|e| PageError::sdk(payer, e))?
+    {
+        return Ok(not_connected(None));
+    }
+    let fhir = payer.pool.for_member(Arc::new(tokens));
+    let (patient, auths) = tokio::join!(fhir.patient(), fhir.prior_authorizations().collect_all());
+    let (patient, auths) = match (patient, auths) {
+        (Ok(p), Ok(a)) => (p, a),
+        (Err(e), _) | (_, Err(e)) if e.requires_reauthorization() => {
+            return Ok(not_connected(Some(&e.to_string())));
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(PageError::sdk(payer, e)),
+    };
+    let rows: Vec<views::PriorAuthRow> = auths
+        .matches
+        .iter()
+        .filter_map(ExplanationOfBenefit::prior_authorization)
+        .map(|pa| views::PriorAuthRow::new(&pa))
+        .collect();
+    let warnings: Vec<Warning> = auths
+        .warnings
+        .iter()
+        .flat_map(|outcome| outcome.issue.iter())
+        .filter_map(|issue| issue.message())
+        .map(|message| Warning {
+            message: message.to_owned(),
+            hint: payer.client.adapter().explain_response(200, message),
+        })
+        .collect();
+    let member_name = patient.display_name();
+    Ok(page(
+        StatusCode::OK,
+        views::prior_authorizations(&views::PriorAuthsPage {
+            payer_key: &payer.key,
+            payer_name: &payer.name,
+            member_name: member_name.as_deref(),
+            rows: &rows,
             warnings: &warnings,
         }),
     ))

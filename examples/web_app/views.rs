@@ -5,6 +5,7 @@
 
 use fhir_c4bb::Money;
 use fhir_c4bb::money::{ClaimRow, ClaimsTable};
+use fhir_c4bb::prior_auth::{PriorAuthStatus, PriorAuthorization};
 
 /// The stylesheet, served at `/style.css` (the Content-Security-Policy allows no inline style).
 pub const STYLE: &str = r#"
@@ -53,6 +54,13 @@ table.claims tfoot td { font-weight: 650; border-bottom: 0; border-top: 2px soli
 .notice { border-left: 4px solid #f0b429; background: #fffbea; padding: 10px 14px; border-radius: 6px;
   margin: 0 0 18px; }
 .notice.error { border-left-color: #d64545; background: #fff5f5; }
+.badge.status-pending { background: #fff3c4; color: #8d5b00; }
+.badge.status-approved { background: #e3f9e5; color: #0f7b3f; }
+.badge.status-partially-approved { background: #e0fcff; color: #0e5f6e; }
+.badge.status-modified { background: #eae2f8; color: #44277a; }
+.badge.status-denied { background: #ffe3e3; color: #a61b1b; }
+.badge.status-cancelled, .badge.status-other { background: #eef2f6; color: #52606d; }
+.why { font-size: 13px; color: var(--muted); margin: 2px 0 0; }
 .notice p { margin: 4px 0; }
 "#;
 
@@ -261,7 +269,8 @@ pub fn claims(page: &ClaimsPage<'_>) -> String {
         &format!("Claims · {}", page.payer_name),
         &format!(
             "<h1>{heading}</h1><p class=\"sub\">From <strong data-payer-name>{payer}</strong>: \
-             {count} {plural}, newest first. <a href=\"/\">All plans</a></p>{notices}\
+             {count} {plural}, newest first. <a href=\"/prior-authorizations/{key}\" data-prior-auths-link>Prior \
+             authorizations</a> · <a href=\"/\">All plans</a></p>{notices}\
              <div class=\"summary\"><div><span class=\"label\">Claims</span><span class=\"value\">{count}</span></div>\
              <div><span class=\"label\">Billed</span><span class=\"value\">{billed}</span></div>\
              <div><span class=\"label\">Plan paid</span><span class=\"value\">{paid}</span></div>\
@@ -274,6 +283,150 @@ pub fn claims(page: &ClaimsPage<'_>) -> String {
              <td class=\"num\" data-total=\"member-owes\">{owes}</td></tr></tfoot></table>",
             payer = escape(page.payer_name),
             key = escape(page.payer_key),
+        ),
+    )
+}
+
+/// One prior authorization as the page shows it, read from the EOB through fhir-c4bb's view.
+#[derive(Debug, Clone)]
+pub struct PriorAuthRow {
+    /// The EOB id.
+    pub id: String,
+    /// The authorization number.
+    pub number: Option<String>,
+    /// The service asked for.
+    pub service: Option<String>,
+    /// The decision.
+    pub status: PriorAuthStatus,
+    /// When it was asked for.
+    pub requested: Option<String>,
+    /// When the plan last acted on it.
+    pub reviewed: Option<String>,
+    /// The authorized period, start and end.
+    pub authorized: Option<(Option<String>, Option<String>)>,
+    /// Why it is pending, denied or only partly approved.
+    pub reasons: Vec<String>,
+}
+
+impl PriorAuthRow {
+    /// The row for one prior authorization.
+    pub fn new(pa: &PriorAuthorization<'_>) -> Self {
+        let date =
+            |d: Option<&fhir_c4bb::DateTime>| d.map(|d| d.date().unwrap_or(d.as_str()).to_owned());
+        PriorAuthRow {
+            id: pa.id().unwrap_or_default().to_owned(),
+            number: pa.authorization_number().map(str::to_owned),
+            service: pa.service().and_then(|s| s.display()).map(str::to_owned),
+            status: pa.status(),
+            requested: date(pa.requested()),
+            reviewed: date(pa.decision_date()),
+            authorized: pa
+                .authorized_period()
+                .map(|p| (date(p.start.as_ref()), date(p.end.as_ref()))),
+            reasons: pa
+                .reasons()
+                .filter_map(|r| r.display())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+/// The prior authorizations page.
+#[derive(Debug)]
+pub struct PriorAuthsPage<'a> {
+    /// The payer's key in URLs.
+    pub payer_key: &'a str,
+    /// The payer's name.
+    pub payer_name: &'a str,
+    /// The member's name, from their Patient resource.
+    pub member_name: Option<&'a str>,
+    /// One row per prior authorization.
+    pub rows: &'a [PriorAuthRow],
+    /// Problems the payer reported inside its answers.
+    pub warnings: &'a [Warning],
+}
+
+/// What the member waits for first, then what was refused, then the rest; newest request first within each.
+fn status_rank(s: &PriorAuthStatus) -> u8 {
+    match s {
+        PriorAuthStatus::Pending => 0,
+        PriorAuthStatus::Denied => 1,
+        PriorAuthStatus::PartiallyApproved => 2,
+        PriorAuthStatus::Modified => 3,
+        PriorAuthStatus::Approved => 4,
+        PriorAuthStatus::Cancelled => 5,
+        _ => 6,
+    }
+}
+
+/// The member's prior authorizations with a status badge each: pending and denied first, with the reason.
+pub fn prior_authorizations(page: &PriorAuthsPage<'_>) -> String {
+    let mut rows: Vec<&PriorAuthRow> = page.rows.iter().collect();
+    rows.sort_by(|a, b| {
+        status_rank(&a.status)
+            .cmp(&status_rank(&b.status))
+            .then_with(|| b.requested.cmp(&a.requested))
+    });
+    let dash = || "<span class=\"muted\">—</span>".to_owned();
+    let text = |t: &Option<String>| t.as_deref().map(escape).unwrap_or_else(dash);
+    let mut body = String::new();
+    for r in &rows {
+        let why: String = r
+            .reasons
+            .iter()
+            .map(|w| format!("<p class=\"why\" data-reason>{}</p>", escape(w)))
+            .collect();
+        let authorized = match &r.authorized {
+            Some((start, end)) => format!("{} – {}", text(start), text(end)),
+            None => dash(),
+        };
+        body.push_str(&format!(
+            "<tr data-prior-auth-id=\"{id}\" data-status=\"{slug}\"><td class=\"date\">{number}</td><td>{service}{why}</td>\
+             <td><span class=\"badge status-{slug}\">{label}</span></td><td class=\"date\">{requested}</td>\
+             <td class=\"date\">{reviewed}</td><td class=\"date\">{authorized}</td></tr>",
+            id = escape(&r.id),
+            slug = r.status.slug(),
+            number = text(&r.number),
+            service = text(&r.service),
+            label = escape(r.status.label()),
+            requested = text(&r.requested),
+            reviewed = text(&r.reviewed),
+        ));
+    }
+    let count_of = |slug: &str| rows.iter().filter(|r| r.status.slug() == slug).count();
+    let mut notices = String::new();
+    for w in page.warnings {
+        notices.push_str(&format!(
+            "<div class=\"notice\" data-warning><p><strong>{payer} reported a problem:</strong> {message}</p></div>",
+            payer = escape(page.payer_name),
+            message = escape(&w.message),
+        ));
+    }
+    let heading = match page.member_name {
+        Some(name) => format!("Prior authorizations for {}", escape(name)),
+        None => "Your prior authorizations".to_owned(),
+    };
+    let key = escape(page.payer_key);
+    layout(
+        &format!("Prior authorizations · {}", page.payer_name),
+        &format!(
+            "<h1>{heading}</h1><p class=\"sub\">From <strong data-payer-name>{payer}</strong>: the services your \
+             plan must approve before you get them, pending and denied first. \
+             <a href=\"/claims/{key}\">Claims</a> · <a href=\"/\">All plans</a></p>{notices}\
+             <div class=\"summary\"><div><span class=\"label\">Requests</span><span class=\"value\" \
+             data-count=\"all\">{all}</span></div>\
+             <div><span class=\"label\">Pending</span><span class=\"value\" data-count=\"pending\">{pending}</span></div>\
+             <div><span class=\"label\">Denied</span><span class=\"value\" data-count=\"denied\">{denied}</span></div>\
+             <div><span class=\"label\">Approved</span><span class=\"value\" data-count=\"approved\">{approved}</span></div></div>\
+             <table class=\"claims prior-auths\" data-payer=\"{key}\"><thead><tr><th>Number</th><th>Service</th>\
+             <th>Status</th><th>Requested</th><th>Reviewed</th><th>Authorized</th></tr></thead>\
+             <tbody>{body}</tbody></table>",
+            payer = escape(page.payer_name),
+            all = rows.len(),
+            pending = count_of("pending"),
+            denied = count_of("denied"),
+            approved = count_of("approved") + count_of("partially-approved") + count_of("modified"),
         ),
     )
 }
@@ -415,5 +568,45 @@ mod tests {
         let pos = |id: &str| html.find(&format!("data-eob-id=\"{id}\"")).unwrap();
         assert!(pos("new") < pos("old") && pos("old") < pos("none"));
         assert!(html.contains("Total (3 claims)"));
+    }
+
+    #[test]
+    fn prior_authorizations_show_a_badge_each_pending_and_denied_first_with_escaped_reasons() {
+        let pa = |id: &str, code: &str, created: &str| -> fhir_c4bb::ExplanationOfBenefit {
+            fhir_c4bb::from_str(&format!(
+                r#"{{"resourceType":"ExplanationOfBenefit","id":"{id}","use":"preauthorization","created":"{created}",
+                  "item":[{{"sequence":1,"productOrService":{{"text":"<b>MRI</b>"}},"adjudication":[{{"extension":[{{
+                    "url":"http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/extension-reviewAction","extension":[
+                    {{"url":"http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/extension-reviewActionCode",
+                      "valueCodeableConcept":{{"coding":[{{"code":"{code}"}}]}}}},
+                    {{"url":"reasonCode","valueCodeableConcept":{{"text":"<script>why</script>"}}}}]}}]}}]}}]}}"#
+            ))
+            .unwrap()
+        };
+        let eobs = [
+            pa("ok", "A1", "2026-01-01"),
+            pa("no", "A3", "2026-01-02"),
+            pa("wait", "A4", "2025-12-01"),
+        ];
+        let rows: Vec<PriorAuthRow> = eobs
+            .iter()
+            .filter_map(|e| e.prior_authorization())
+            .map(|p| PriorAuthRow::new(&p))
+            .collect();
+        let html = prior_authorizations(&PriorAuthsPage {
+            payer_key: "k",
+            payer_name: "P",
+            member_name: None,
+            rows: &rows,
+            warnings: &[],
+        });
+        let pos = |id: &str| html.find(&format!("data-prior-auth-id=\"{id}\"")).unwrap();
+        assert!(pos("wait") < pos("no") && pos("no") < pos("ok"));
+        assert!(html.contains("<span class=\"badge status-denied\">Denied</span>"));
+        assert!(html.contains("<span class=\"badge status-pending\">Pending</span>"));
+        assert!(html.contains("<span class=\"badge status-approved\">Approved</span>"));
+        assert!(!html.contains("<script>") && !html.contains("<b>MRI"));
+        assert!(html.contains("&lt;script&gt;why&lt;/script&gt;"));
+        assert!(html.contains("data-count=\"pending\">1<"));
     }
 }

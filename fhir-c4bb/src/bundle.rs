@@ -192,6 +192,19 @@ impl Bundle {
         self.entries().filter_map(Resource::as_eob)
     }
 
+    /// The ExplanationOfBenefit entries that are claims (not prior authorizations).
+    pub fn claims(&self) -> impl Iterator<Item = &crate::ExplanationOfBenefit> {
+        self.eobs().filter(|e| !e.is_prior_authorization())
+    }
+
+    /// The prior authorizations (EOBs with `use = preauthorization`).
+    pub fn prior_authorizations(
+        &self,
+    ) -> impl Iterator<Item = crate::prior_auth::PriorAuthorization<'_>> {
+        self.eobs()
+            .filter_map(crate::ExplanationOfBenefit::prior_authorization)
+    }
+
     /// The OperationOutcome entries (servers put warnings here).
     pub fn outcomes(&self) -> impl Iterator<Item = &crate::OperationOutcome> {
         self.entries().filter_map(Resource::as_operation_outcome)

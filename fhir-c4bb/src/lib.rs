@@ -6,6 +6,7 @@
 //! - [Lossless round trip](#lossless-round-trip): unknown members, extensions, exact decimals
 //! - [Lenient parsing, precise errors](#lenient-parsing-precise-errors)
 //! - [Claims and money](#claims-and-money): [`ExplanationOfBenefit::totals`], [`money::ClaimsTable`]
+//! - [Prior authorizations](#prior-authorizations): [`ExplanationOfBenefit::prior_authorization`]
 //! - [Profiles and validation](#profiles-and-validation): [`ExplanationOfBenefit::profile`], `validate()`
 //! - [Performance](#performance)
 //!
@@ -107,6 +108,59 @@
 //! # Ok::<(), fhir_c4bb::ParseError>(())
 //! ```
 //!
+//! # Prior authorizations
+//!
+//! Under CMS-0057-F, from 1 January 2027 impacted payers (Medicare Advantage, Medicaid,
+//! CHIP, Marketplace plans) must return a member's prior authorizations through the Patient
+//! Access API: pending, approved, partially approved and denied, with the reason and each
+//! later change of status, for at least a year after the last change. Da Vinci PDex sends
+//! them as ExplanationOfBenefit with `use = preauthorization` (profile
+//! `pdex-priorauthorization`). They are not claims: [`money::ClaimsTable`] gives them no
+//! row and no share of its totals, and [`Bundle::claims`] skips them.
+//!
+//! [`ExplanationOfBenefit::prior_authorization`] returns a borrowed
+//! [`prior_auth::PriorAuthorization`] view (detected by `use`, whatever the profile says):
+//! the decision as a [`prior_auth::PriorAuthStatus`] (X12 306 `A1` approved, `A2` partially
+//! approved, `A3` denied, `A4` pending, `A6` modified, `C` cancelled, anything else kept as
+//! `Other(code)`; the full rule is in [`prior_auth`]), the authorization number, the
+//! authorized period, the decision date, the level of service, each item's service,
+//! decision, amounts and units, and the denial reasons. An app shows the member what is
+//! still waiting and what was refused, and why:
+//!
+//! ```
+//! use fhir_c4bb::prior_auth::PriorAuthStatus;
+//! let page: fhir_c4bb::Bundle = fhir_c4bb::from_str(r#"{"resourceType":"Bundle","entry":[
+//!   {"resource":{"resourceType":"ExplanationOfBenefit","id":"pa1","use":"preauthorization","outcome":"queued",
+//!     "item":[{"sequence":1,"productOrService":{"text":"MRI, lumbar spine"}}]}},
+//!   {"resource":{"resourceType":"ExplanationOfBenefit","id":"pa2","use":"preauthorization","outcome":"complete",
+//!     "adjudication":[{"category":{"coding":[{"code":"submitted"}]},"extension":[{
+//!       "url":"http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/extension-reviewAction","extension":[
+//!       {"url":"http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/extension-reviewActionCode",
+//!        "valueCodeableConcept":{"coding":[{"system":"https://codesystem.x12.org/005010/306","code":"A3"}]}},
+//!       {"url":"reasonCode","valueCodeableConcept":{"text":"Not medically necessary"}}]}]}],
+//!     "item":[{"sequence":1,"productOrService":{"text":"Sleep study"}}]}},
+//!   {"resource":{"resourceType":"ExplanationOfBenefit","id":"claim1","use":"claim"}}]}"#)?;
+//! let mut lines = Vec::new();
+//! for pa in page.prior_authorizations() {
+//!     let service = pa.service().and_then(|s| s.display()).unwrap_or("(service)");
+//!     match pa.status() {
+//!         PriorAuthStatus::Pending => lines.push(format!("{service}: waiting for a decision")),
+//!         PriorAuthStatus::Denied => {
+//!             let why: Vec<_> = pa.reasons().filter_map(|r| r.display()).collect();
+//!             lines.push(format!("{service}: denied ({})", why.join("; ")));
+//!         }
+//!         other => lines.push(format!("{service}: {other}")),
+//!     }
+//! }
+//! assert_eq!(lines, ["MRI, lumbar spine: waiting for a decision",
+//!                    "Sleep study: denied (Not medically necessary)"]);
+//! assert_eq!(fhir_c4bb::money::ClaimsTable::from_eobs(page.eobs()).rows.len(), 1);
+//! # Ok::<(), fhir_c4bb::ParseError>(())
+//! ```
+//!
+//! `validate()` checks a prior authorization against PDex, not C4BB; a request with no
+//! decision yet is pending, not invalid.
+//!
 //! # Profiles and validation
 //!
 //! ```
@@ -144,6 +198,7 @@ mod operation_outcome;
 mod organization;
 mod patient;
 mod practitioner;
+pub mod prior_auth;
 pub mod profile;
 mod resource;
 pub mod validate;

@@ -393,7 +393,8 @@ impl ExplanationOfBenefit {
         r.label().map(str::to_owned)
     }
 
-    /// The row a claims table shows for this EOB.
+    /// The row a claims table shows for this EOB. [`ClaimsTable`] never asks it of a prior
+    /// authorization; read those with [`ExplanationOfBenefit::prior_authorization`].
     pub fn claim_row(&self) -> ClaimRow {
         let totals = self.totals();
         let period = self.service_period();
@@ -445,7 +446,9 @@ pub struct ClaimRow {
     pub member_owes: Option<Money>,
 }
 
-/// A claims table: one row per EOB and exact column totals.
+/// A claims table: one row per claim EOB and exact column totals. Prior authorizations
+/// (`use = preauthorization`, see [`crate::prior_auth`]) are not claims: they get no row
+/// and count in no total.
 ///
 /// ```
 /// let bundle: fhir_c4bb::Bundle = fhir_c4bb::from_str(r#"{"resourceType":"Bundle","entry":[
@@ -470,10 +473,12 @@ pub struct ClaimsTable {
 }
 
 impl ClaimsTable {
-    /// Builds the table from EOBs (e.g. [`crate::Bundle::eobs`]).
+    /// Builds the table from EOBs (e.g. [`crate::Bundle::eobs`]), skipping prior
+    /// authorizations.
     pub fn from_eobs<'a>(eobs: impl IntoIterator<Item = &'a ExplanationOfBenefit>) -> Self {
         let rows: Vec<ClaimRow> = eobs
             .into_iter()
+            .filter(|e| !e.is_prior_authorization())
             .map(ExplanationOfBenefit::claim_row)
             .collect();
         let sum = |f: fn(&ClaimRow) -> Option<&Money>| {

@@ -169,6 +169,24 @@ fn payment_status_slice(c: &mut Check<'_>, lines: &[Adjudication], path: &str) {
     }
 }
 
+/// The PDex adjudication slices of a prior authorization.
+fn pdex_adjudication(c: &mut Check<'_>, lines: &[Adjudication], path: &str) {
+    for (j, a) in lines.iter().enumerate() {
+        let p = format!("{path}[{j}]");
+        c.required(a.category.is_some(), &format!("{p}.category"));
+        if has_code(a.category.as_ref(), "denialreason") {
+            c.required(a.reason.is_some(), &format!("{p}.reason"));
+        }
+        if has_code(a.category.as_ref(), "allowedunits")
+            || has_code(a.category.as_ref(), "consumedunits")
+        {
+            c.required(a.value.is_some(), &format!("{p}.value"));
+        }
+        c.money(a.amount.as_ref(), &format!("{p}.amount"));
+        c.decimal(a.value.as_ref(), &format!("{p}.value"));
+    }
+}
+
 fn has_code(cc: Option<&CodeableConcept>, code: &str) -> bool {
     cc.is_some_and(|c| c.has_code(code))
 }
@@ -374,6 +392,10 @@ impl ExplanationOfBenefit {
     }
 
     fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
+        if self.is_prior_authorization() {
+            self.check_prior_auth(&mut Check::new(out, prefix));
+            return;
+        }
         let profile = self.profile();
         let mut c = Check::new(out, prefix);
         c.meta(self.meta.as_ref(), true);
@@ -487,6 +509,64 @@ impl ExplanationOfBenefit {
             c.money(p.amount.as_ref(), "payment.amount");
         }
         self.check_profile_slices(&mut c, profile.kind);
+    }
+
+    /// A prior authorization (`use = preauthorization`) follows PDex
+    /// `pdex-priorauthorization`, not C4BB: the R4 required elements, the PDex profile
+    /// (must-support, since detection is by `use`), at most one `preAuthRefPeriod`, and
+    /// the PDex adjudication slices (`denialreason` needs a reason, `allowedunits` and
+    /// `consumedunits` a value). No decision is no issue: that is a pending request.
+    fn check_prior_auth(&self, c: &mut Check<'_>) {
+        match &self.meta {
+            None => c.must_support(false, "meta.profile"),
+            Some(m) => {
+                c.date(m.last_updated.as_ref(), "meta.lastUpdated");
+                c.must_support(
+                    m.profile.iter().any(|p| {
+                        p.split('|').next() == Some(crate::prior_auth::PDEX_PRIOR_AUTH_PROFILE)
+                    }),
+                    "meta.profile",
+                );
+            }
+        }
+        c.required(self.status.is_some(), "status");
+        c.required(self.type_.is_some(), "type");
+        c.required(self.patient.is_some(), "patient");
+        c.required(self.created.is_some(), "created");
+        c.date(self.created.as_ref(), "created");
+        c.required(self.insurer.is_some(), "insurer");
+        c.required(self.provider.is_some(), "provider");
+        c.required(self.outcome.is_some(), "outcome");
+        c.required(!self.insurance.is_empty(), "insurance");
+        for (i, ins) in self.insurance.iter().enumerate() {
+            c.required(ins.focal.is_some(), &format!("insurance[{i}].focal"));
+            c.required(ins.coverage.is_some(), &format!("insurance[{i}].coverage"));
+        }
+        if self.pre_auth_ref_period.len() > 1 {
+            c.push(
+                "preAuthRefPeriod",
+                IssueKind::Invalid,
+                "preAuthRefPeriod allows at most one period in pdex-priorauthorization".to_owned(),
+            );
+        }
+        for (i, p) in self.pre_auth_ref_period.iter().enumerate() {
+            c.date(p.start.as_ref(), &format!("preAuthRefPeriod[{i}].start"));
+            c.date(p.end.as_ref(), &format!("preAuthRefPeriod[{i}].end"));
+        }
+        for (i, item) in self.item.iter().enumerate() {
+            let p = format!("item[{i}]");
+            c.required(item.sequence.is_some(), &format!("{p}.sequence"));
+            c.required(
+                item.product_or_service.is_some(),
+                &format!("{p}.productOrService"),
+            );
+            pdex_adjudication(c, &item.adjudication, &format!("{p}.adjudication"));
+        }
+        pdex_adjudication(c, &self.adjudication, "adjudication");
+        for (i, t) in self.total.iter().enumerate() {
+            c.required(t.category.is_some(), &format!("total[{i}].category"));
+            c.money(t.amount.as_ref(), &format!("total[{i}].amount"));
+        }
     }
 
     fn check_items(&self, c: &mut Check<'_>, kind: EobKind, financial: bool) {

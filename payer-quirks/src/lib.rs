@@ -125,6 +125,13 @@
 //! quirks and a synthetic member (built from the C4BB examples) on 127.0.0.1, with a scripted member's browser
 //! for the login. `cargo run --example quickstart` is the whole flow against the Aetna simulator.
 //!
+//! The payers under CMS-0057-F (Medicare Advantage, Medicaid, CHIP and Marketplace plans: every payer here but CMS
+//! Blue Button, which is Medicare fee-for-service) also serve the member's five Da Vinci PDex prior
+//! authorizations: pending, approved, partially approved, denied with a reason, and one that is pended until
+//! [`Simulator::advance_day`](simulator::Simulator::advance_day) and approved after, with a later
+//! `meta.lastUpdated`. [`SimOptions::prior_authorizations`](simulator::SimOptions::prior_authorizations) overrides
+//! a payer's default.
+//!
 //! ```toml
 //! [dev-dependencies]
 //! payer-quirks = { version = "0.1", features = ["simulator"] }

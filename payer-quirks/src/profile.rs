@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use smart_core::{
     AudPolicy, ClientAuth, CoverageSearch, EndpointOverrides, PatientIdSource, PayerAdapter,
-    RatePolicy,
+    PriorAuthSearch, RatePolicy,
 };
 use url::{Origin, Url};
 
@@ -182,6 +182,8 @@ pub struct PayerProfile {
     pub fhir_accept: String,
     /// How Coverage is searched.
     pub coverage_search: CoverageSearch,
+    /// How prior authorizations are searched (default: a patient EOB search filtered on `use` by the SDK).
+    pub prior_auth_search: PriorAuthSearch,
     /// `Patient/$everything` works.
     pub supports_everything: bool,
     /// Largest `_count` accepted.
@@ -249,6 +251,7 @@ impl PayerProfile {
             patient_id_source: PatientIdSource::TokenResponse,
             fhir_accept: "application/fhir+json".to_owned(),
             coverage_search: CoverageSearch::Beneficiary,
+            prior_auth_search: PriorAuthSearch::FilterClientSide,
             supports_everything: false,
             max_page_size: None,
             trusted_origins: Vec::new(),
@@ -343,6 +346,10 @@ impl PayerAdapter for PayerProfile {
 
     fn coverage_search(&self) -> CoverageSearch {
         self.coverage_search
+    }
+
+    fn prior_auth_search(&self) -> PriorAuthSearch {
+        self.prior_auth_search
     }
 
     fn supports_everything(&self) -> bool {

@@ -185,6 +185,77 @@ async fn aetna_by_hand_pkce_basic_auth_rotation_paging() {
     }
     assert_eq!(pages, sim.member().eob_pages(Some(8)));
     assert_eq!(seen, sim.member().eob_ids);
+
+    // Prior authorizations by the PDex profile (Aetna honours `_profile`): the five, typed by the SDK's model,
+    // each with the status it was built with; the fifth changes on day 1, with a later lastUpdated.
+    let read_pas = || async {
+        let text = http
+            .get(format!(
+                "{}/ExplanationOfBenefit?patient={}&_profile={}",
+                sim.fhir_base(),
+                sim.member().patient_id,
+                "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/pdex-priorauthorization"
+            ))
+            .bearer_auth(&access)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let bundle: fhir_c4bb::Bundle = fhir_c4bb::from_str(&text).unwrap();
+        assert_eq!(bundle.eobs().count(), 5, "only prior authorizations");
+        bundle
+            .prior_authorizations()
+            .map(|p| {
+                (
+                    p.status().slug().to_owned(),
+                    p.last_updated().map(|d| d.as_str().to_owned()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let day0 = read_pas().await;
+    let slugs =
+        |v: &[(String, Option<String>)]| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        slugs(&day0),
+        [
+            "pending",
+            "approved",
+            "partially-approved",
+            "denied",
+            "pending"
+        ]
+    );
+    assert_eq!(sim.advance_day(), 1);
+    let day1 = read_pas().await;
+    assert_eq!(
+        slugs(&day1),
+        [
+            "pending",
+            "approved",
+            "partially-approved",
+            "denied",
+            "approved"
+        ]
+    );
+    assert!(day1[4].1 > day0[4].1, "{day0:?} {day1:?}");
+    assert_eq!(day0[..4], day1[..4]);
+    // `use` is not a parameter Aetna lists: 400.
+    let resp = http
+        .get(format!(
+            "{}/ExplanationOfBenefit?patient={}&use=preauthorization",
+            sim.fhir_base(),
+            sim.member().patient_id
+        ))
+        .bearer_auth(&access)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
     // No bearer token, no data.
     let resp = http
         .get(format!(

@@ -67,6 +67,28 @@ pub enum CoverageSearch {
     Patient,
 }
 
+/// How the payer's server finds a member's prior authorizations among their ExplanationOfBenefits.
+///
+/// Da Vinci PDex identifies a prior authorization by `ExplanationOfBenefit.use = preauthorization`, but neither
+/// FHIR R4 nor PDex nor C4BB defines a `use` search parameter for ExplanationOfBenefit (their EOB parameters are
+/// `_id`, `_lastUpdated`, `identifier`, `patient`, `type`, `service-date`), so the standard default is a
+/// patient EOB search filtered on `use` by the SDK as the pages stream in. A payer whose CapabilityStatement
+/// offers a way to ask the server says so with another variant; the SDK filters on `use` whatever the server
+/// did, so a server that ignores the parameter still gives the right answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PriorAuthSearch {
+    /// `patient={id}` only; prior authorizations and claims are told apart by `use` in the SDK (the default).
+    #[default]
+    FilterClientSide,
+    /// The server supports a `use` token search parameter: `use=preauthorization` (and `use=claim` for claims
+    /// only).
+    UseParameter,
+    /// The server selects prior authorizations by `_profile=…/pdex-priorauthorization`; claims-only searches
+    /// are filtered in the SDK.
+    Profile,
+}
+
 /// How hard the fetch layer may push a payer, and how long it keeps trying.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -268,6 +290,12 @@ pub trait PayerAdapter: Send + Sync + std::fmt::Debug {
     /// How Coverage is searched for the member.
     fn coverage_search(&self) -> CoverageSearch {
         CoverageSearch::Beneficiary
+    }
+
+    /// How prior authorizations are searched for ([`PriorAuthSearch::FilterClientSide`] unless the payer's
+    /// CapabilityStatement offers a server-side way).
+    fn prior_auth_search(&self) -> PriorAuthSearch {
+        PriorAuthSearch::FilterClientSide
     }
 
     /// True when `Patient/{id}/$everything` works on this payer.

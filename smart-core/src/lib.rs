@@ -89,6 +89,11 @@
 //! as [`SearchItem::Warning`]s instead of being dropped. 429 and 503 are retried within the adapter's
 //! [`RatePolicy`], honouring `Retry-After`. For many members, share one [`FhirPool`].
 //!
+//! Prior authorizations (CMS-0057-F, from 2027; Da Vinci PDex EOBs with `use = preauthorization`) come with the
+//! EOBs unless the query is [`claims_only`](EobQuery::claims_only);
+//! [`FhirClient::prior_authorizations`](fhir::FhirClient::prior_authorizations) streams them alone, asked the way
+//! the adapter says the payer supports ([`PriorAuthSearch`]).
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use futures::TryStreamExt;
@@ -102,8 +107,8 @@
 //! let coverage = fhir.coverage().collect_all().await?; // every page, sorted into matches and warnings
 //! println!("{:?}: {} coverages", patient.display_name(), coverage.matches.len());
 //!
-//! // Claims updated since the last sync, streamed page by page.
-//! let mut claims = fhir.explanation_of_benefits(EobQuery::new().last_updated("ge2025-01-01"));
+//! // Claims updated since the last sync, streamed page by page (prior authorizations apart).
+//! let mut claims = fhir.explanation_of_benefits(EobQuery::new().last_updated("ge2025-01-01").claims_only());
 //! while let Some(item) = claims.try_next().await? {
 //!     match item {
 //!         SearchItem::Match(eob) => {
@@ -190,7 +195,7 @@ pub mod url_policy;
 
 pub use adapter::{
     AudPolicy, ClientAuth, CoverageSearch, EndpointOverrides, PatientIdSource, PayerAdapter,
-    RatePolicy, Standard, TokenRequestFormat,
+    PriorAuthSearch, RatePolicy, Standard, TokenRequestFormat,
 };
 /// Re-exported so that [`TokenStore`] and [`PayerAdapter`] implementations need no extra dependency.
 pub use async_trait::async_trait;

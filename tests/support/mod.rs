@@ -120,6 +120,66 @@ pub fn assert_complete(sim: &Simulator, synced: &Synced) {
             Some(format!("Patient/{}", member.patient_id).as_str())
         );
     }
+    // Exact: 30 claims everywhere; 5 prior authorizations at every payer under CMS-0057-F, none at CMS Blue
+    // Button (Medicare fee-for-service).
+    let expected_pas = if sim.profile().id.starts_with(payer_quirks::bluebutton::KEY) {
+        0
+    } else {
+        5
+    };
+    assert_eq!(member.claim_count(), 30);
+    assert_eq!(member.prior_auth_count(), expected_pas);
+    assert_eq!(member.eob_count(), 30 + expected_pas);
+    let read_pas = synced
+        .eobs
+        .iter()
+        .filter(|e| e.is_prior_authorization())
+        .count();
+    assert_eq!(read_pas, expected_pas, "prior authorizations read");
+    let table = fhir_c4bb::money::ClaimsTable::from_eobs(&synced.eobs);
+    assert_eq!(
+        table.rows.len(),
+        30,
+        "one claims row per claim, none per PA"
+    );
+}
+
+/// The member's prior authorizations through [`FhirClient::prior_authorizations`], with their statuses, and a
+/// check that they are exactly the ones the simulator serves, each read with the status it was built with.
+pub async fn assert_prior_authorizations(sim: &Simulator, fhir: &FhirClient) {
+    use fhir_c4bb::prior_auth::PriorAuthStatus as S;
+    let stream = fhir.prior_authorizations();
+    assert!(stream.includes_prior_authorizations());
+    let eobs: Vec<fhir_c4bb::ExplanationOfBenefit> = stream.matches().try_collect().await.unwrap();
+    let ids: Vec<String> = eobs.iter().map(|e| e.id.clone().unwrap()).collect();
+    assert_eq!(ids, sim.member().prior_auth_ids);
+    let statuses: Vec<S> = eobs
+        .iter()
+        .map(|e| e.prior_authorization().unwrap().status())
+        .collect();
+    let pended_until_day_one = if sim.day() == 0 {
+        S::Pending
+    } else {
+        S::Approved
+    };
+    assert_eq!(
+        statuses,
+        [
+            S::Pending,
+            S::Approved,
+            S::PartiallyApproved,
+            S::Denied,
+            pended_until_day_one
+        ]
+    );
+    let denied = eobs[3].prior_authorization().unwrap();
+    assert!(
+        denied
+            .reasons()
+            .filter_map(|r| r.display())
+            .any(|r| r.contains("Not medically necessary")),
+        "the denial says why"
+    );
 }
 
 /// How many EOB search requests (first page and `next` pages) the simulator saw.

@@ -25,7 +25,7 @@
 
 use std::time::Duration;
 
-use smart_core::{AudPolicy, ClientAuth, RatePolicy};
+use smart_core::{AudPolicy, ClientAuth, PriorAuthSearch, RatePolicy};
 use url::Url;
 
 use crate::environment::{Environment, Place};
@@ -164,6 +164,10 @@ pub(crate) fn profile(env: Environment, place: Place<'_>) -> PayerProfile {
     p.default_scopes = strings(&["launch/patient", "patient/*.read"]);
     p.fhir_accept = "application/json".into();
     p.supports_everything = false; // dropped 2024-06
+    // Aetna's CapabilityStatement lists `_profile` for EOB (it selects the C4BB sub-profiles) and refuses any
+    // parameter it does not list with 400, so `use=` would fail: ask by the PDex profile (the SDK still
+    // filters on `use`). That `_profile` also selects the PDex profile is inferred, not checked live.
+    p.prior_auth_search = PriorAuthSearch::Profile;
     p.lenient_response_headers = env == Environment::Production;
     // Limits are per IP and come without Retry-After: go gently and back off for longer.
     let mut rate = RatePolicy::default();

@@ -8,7 +8,8 @@
 //! `skin=skin13` and says `null` for an unsubscribed app; `redirect_uri` required but the registered one is used;
 //! authorize errors as XML; token endpoint Basic-only; refresh tokens on or off ([`SimOptions::refresh_tokens`],
 //! default on); `Accept` must allow `application/json` (else 406); unknown query parameters get 400; EOB pages
-//! by `page=`, other searches by `_page_token`; 429 "Assembly Rate Limit exceeded" without `Retry-After` past
+//! by `page=`, other searches by `_page_token`; EOB `_profile` honoured (prior authorizations by the PDex
+//! profile), `use` refused like any unlisted parameter; 429 "Assembly Rate Limit exceeded" without `Retry-After` past
 //! [`SimOptions::rate_limit`]; anything else under the auth root is `404 No resources match requested URI`.
 
 use crate::environment::{Environment, Place};
@@ -80,6 +81,7 @@ fn config(origin: &url::Url, opts: &SimOptions) -> SimConfig {
     c.allowed_params = ALLOWED_PARAMS.iter().map(|s| (*s).to_owned()).collect();
     c.paging = Paging::Token("_page_token");
     c.eob_paging = Some(Paging::PageNumber);
+    c.eob_profile_search = true;
     c.rate_limit_text =
         "Assembly Rate Limit exceeded: detected excessive traffic coming from this IP".into();
     if env == Environment::Production {

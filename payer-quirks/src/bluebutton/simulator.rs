@@ -37,6 +37,9 @@ fn config(origin: &url::Url, opts: &SimOptions) -> SimConfig {
         place.url(u.authorize).path(),
         place.url(u.token).path(),
     );
+    // Medicare fee-for-service is not an impacted payer of CMS-0057-F (Medicare Advantage, Medicaid, CHIP and
+    // Marketplace plans are): Blue Button serves claims only, no prior authorizations.
+    c.prior_authorizations = false;
     c.revoke_path = place.url(u.revoke).path().to_owned();
     c.userinfo_path = Some(place.url(u.userinfo).path().to_owned());
     c.pkce_required = true;

@@ -167,6 +167,11 @@ pub(crate) struct SimConfig {
     pub searchset_warning: bool,
     /// The Patient search returns several records for the member (Cigna).
     pub extra_patient_records: bool,
+    /// The member has prior authorizations (payers under CMS-0057-F: Medicare Advantage, Medicaid, CHIP,
+    /// Marketplace plans; not Medicare fee-for-service).
+    pub prior_authorizations: bool,
+    /// EOB searches honour `_profile` (Aetna's CapabilityStatement lists it), and `metadata` says so.
+    pub eob_profile_search: bool,
     /// `_lastUpdated` must carry a comparison prefix (CMS Blue Button).
     pub last_updated_needs_prefix: bool,
     /// Paths that get a response header whose name contains a space (Aetna production CDN).
@@ -246,6 +251,8 @@ impl SimConfig {
             everything_odd_links: false,
             searchset_warning: false,
             extra_patient_records: false,
+            prior_authorizations: true,
+            eob_profile_search: false,
             last_updated_needs_prefix: false,
             bad_header_paths: Vec::new(),
             bot_cookies: false,

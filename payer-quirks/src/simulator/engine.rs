@@ -117,6 +117,8 @@ pub(crate) struct Engine {
     /// `http://127.0.0.1:PORT`.
     pub origin: Url,
     pub data: MemberData,
+    /// The member's day: from 1 on, prior authorizations decided since day 0 are served in their later version.
+    pub day: std::sync::atomic::AtomicU32,
     /// The refresh behaviour in force (payer default, or what the options chose).
     pub refresh: RefreshRule,
     pub state: Mutex<OAuthState>,

@@ -142,6 +142,10 @@ impl Engine {
         }
     }
 
+    fn today(&self) -> u32 {
+        self.day.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn fhir_json(&self, status: StatusCode, body: &Value) -> Response {
         respond(
             status,
@@ -159,7 +163,18 @@ impl Engine {
             "Practitioner",
         ]
         .iter()
-        .map(|t| json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}]}))
+        .map(|t| {
+            let mut r =
+                json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}]});
+            if *t == "ExplanationOfBenefit" && self.cfg.eob_profile_search {
+                r["searchParam"] = json!([
+                    {"name": "patient", "type": "reference"},
+                    {"name": "_lastUpdated", "type": "date"},
+                    {"name": "_profile", "type": "uri"},
+                ]);
+            }
+            r
+        })
         .collect();
         let mut rest = json!({"mode": "server", "resource": resources});
         if self.cfg.metadata_oauth_uris {
@@ -227,9 +242,22 @@ impl Engine {
                 }
             }
             "Coverage" => data.coverages.clone(),
-            "ExplanationOfBenefit" => data.eobs.clone(),
+            "ExplanationOfBenefit" => data.eobs_on(self.today()),
             _ => Vec::new(),
         };
+        if rtype == "ExplanationOfBenefit"
+            && self.cfg.eob_profile_search
+            && let Some(wanted) = req.param("_profile")
+        {
+            let wanted = wanted.split('|').next().unwrap_or_default();
+            matches.retain(|r| {
+                r["meta"]["profile"].as_array().is_some_and(|ps| {
+                    ps.iter()
+                        .filter_map(Value::as_str)
+                        .any(|p| p.split('|').next() == Some(wanted))
+                })
+            });
+        }
         if let Some(lu) = req.param("_lastUpdated") {
             let (op, value) = split_prefix(lu);
             if op.is_none() && self.cfg.last_updated_needs_prefix {
@@ -329,7 +357,7 @@ impl Engine {
 
     fn read(&self, rtype: &str, id: &str) -> Response {
         self.count_resource(rtype);
-        match self.data.find(rtype, id) {
+        match self.data.find(rtype, id, self.today()) {
             Some(r) => self.fhir_json(StatusCode::OK, r),
             None => self.unknown(rtype, id),
         }
@@ -365,9 +393,10 @@ impl Engine {
             return self.unknown("Patient", id);
         }
         let data = &self.data;
+        let eobs = data.eobs_on(self.today());
         let entries: Vec<Value> = std::iter::once(&data.patient)
             .chain(&data.coverages)
-            .chain(&data.eobs)
+            .chain(&eobs)
             .map(|r| self.entry(r, "match"))
             .collect();
         let mut bundle = json!({"resourceType": "Bundle", "type": "searchset", "entry": entries});

@@ -1,5 +1,9 @@
 //! The C4BB example resources the simulators build their member from, embedded at compile time.
 
+/// The Da Vinci PDex prior-authorization example the member's prior authorizations are built from.
+pub(crate) const PRIOR_AUTH_EXAMPLE: &str =
+    include_str!("../../simulator-data/pdex-v2.2.0__ExplanationOfBenefit-PDexPriorAuth1.json");
+
 /// `(file name, JSON text)` for every embedded example.
 pub(crate) const FILES: &[(&str, &str)] = &[
     (

@@ -78,6 +78,9 @@ pub struct SimOptions {
     /// How long the token endpoint takes to answer (default: no delay). A slow token endpoint widens the window
     /// in which two clients refreshing at once would both send one refresh token.
     pub token_latency: Duration,
+    /// Serve the member's five prior authorizations: `None` keeps the payer's default (every payer under
+    /// CMS-0057-F does; CMS Blue Button, Medicare fee-for-service, does not).
+    pub prior_authorizations: Option<bool>,
 }
 
 impl Default for SimOptions {
@@ -93,6 +96,7 @@ impl Default for SimOptions {
             client_secret: "sim-secret p@ss+w/rd=".to_owned(),
             redirect_uri: default_redirect_uri(),
             token_latency: Duration::ZERO,
+            prior_authorizations: None,
         }
     }
 }
@@ -122,6 +126,13 @@ impl SimOptions {
     /// Access-token lifetime.
     pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
         self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Serves the member's prior authorizations or not, whatever the payer's default (e.g. to try a generic
+    /// client on Blue Button's standards-following server with prior authorizations in the history).
+    pub fn prior_authorizations(mut self, serve: bool) -> Self {
+        self.prior_authorizations = Some(serve);
         self
     }
 
@@ -175,8 +186,11 @@ pub struct Member {
     pub patient_id: String,
     /// Ids of the Coverage resources served.
     pub coverage_ids: Vec<String>,
-    /// Ids of the ExplanationOfBenefit resources served, in page order.
+    /// Ids of the ExplanationOfBenefit resources served, in page order: claims and prior authorizations.
     pub eob_ids: Vec<String>,
+    /// Ids of the prior authorizations among them (EOBs with `use = preauthorization`), in page order; empty
+    /// for a payer outside CMS-0057-F (CMS Blue Button, Medicare fee-for-service).
+    pub prior_auth_ids: Vec<String>,
     /// EOBs per page when the request names no `_count`.
     pub page_size: u32,
 }
@@ -185,6 +199,16 @@ impl Member {
     /// How many EOBs the simulator serves.
     pub fn eob_count(&self) -> usize {
         self.eob_ids.len()
+    }
+
+    /// How many of them are claims (not prior authorizations).
+    pub fn claim_count(&self) -> usize {
+        self.eob_ids.len() - self.prior_auth_ids.len()
+    }
+
+    /// How many prior authorizations the simulator serves.
+    pub fn prior_auth_count(&self) -> usize {
+        self.prior_auth_ids.len()
     }
 
     /// How many Coverages the simulator serves.
@@ -340,7 +364,11 @@ pub(crate) async fn start(
     let origin = Url::parse(&format!("http://127.0.0.1:{port}"))
         .map_err(|e| SimError::Data(format!("origin: {e}")))?;
     let cfg = configure(&origin, &opts);
-    let data = data::build(&cfg.patient_id)?;
+    let data = data::build(
+        &cfg.patient_id,
+        opts.prior_authorizations
+            .unwrap_or(cfg.prior_authorizations),
+    )?;
     let refresh = match (opts.refresh_tokens, cfg.refresh) {
         // A payer whose "no refresh" means "refresh refused" (CMS one-time apps) keeps its rule.
         (Some(false), RefreshRule::Forbidden) => RefreshRule::Forbidden,
@@ -354,6 +382,12 @@ pub(crate) async fn start(
         patient_id: cfg.patient_id.clone(),
         coverage_ids: ids(&data.coverages),
         eob_ids: ids(&data.eobs),
+        prior_auth_ids: ids(&data
+            .eobs
+            .iter()
+            .filter(|e| e["use"] == "preauthorization")
+            .cloned()
+            .collect::<Vec<_>>()),
         page_size: opts.page_size.unwrap_or(cfg.default_count),
     };
     let engine = Arc::new(Engine {
@@ -361,6 +395,7 @@ pub(crate) async fn start(
         opts,
         origin,
         data,
+        day: std::sync::atomic::AtomicU32::new(0),
         refresh,
         state: Mutex::default(),
         counters: engine::Counters::default(),
@@ -483,6 +518,21 @@ impl Simulator {
     /// the payer redirects to.
     pub async fn login(&self, authorize_url: &Url) -> Result<Url, SimError> {
         self.browser().login(authorize_url).await
+    }
+
+    /// Moves the member on by one day, as a payer's records move between two syncs: from day 1 the pended
+    /// prior authorization `prior-auth-5` is served approved (X12 306 `A1`), with a later `meta.lastUpdated`
+    /// (so a `_lastUpdated=gt…` sync picks it up). Returns the new day.
+    pub fn advance_day(&self) -> u32 {
+        self.engine
+            .day
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1
+    }
+
+    /// The member's day (0 at start; see [`advance_day`](Self::advance_day)).
+    pub fn day(&self) -> u32 {
+        self.engine.day.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Expires every access token issued so far (for tests of refresh on expiry).

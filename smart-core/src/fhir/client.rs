@@ -94,8 +94,39 @@ impl FhirClient {
     }
 
     /// The member's `ExplanationOfBenefit` resources (`patient={id}` plus the query's filters).
+    ///
+    /// By default the stream carries prior authorizations too (they are EOBs with `use = preauthorization`);
+    /// [`SearchStream::includes_prior_authorizations`] says whether it may, and
+    /// [`EobQuery::claims_only`] leaves them out. Matches outside the query's [`scope`](EobQuery::scope) are
+    /// dropped as the pages stream in, whatever the server did with the search.
     pub fn explanation_of_benefits(&self, query: EobQuery) -> SearchStream<ExplanationOfBenefit> {
-        self.search_for_patient(move |id| query.to_params(id))
+        let scope = query.scope();
+        let how = self.transport.adapter.prior_auth_search();
+        self.search_for_patient(move |id| query.to_params(id, how))
+            .retain_matches(move |eob| scope.admits(eob))
+            .with_prior_authorizations(scope.includes_prior_authorizations())
+    }
+
+    /// The member's prior authorizations (Da Vinci PDex: EOBs with `use = preauthorization`), as a stream.
+    ///
+    /// Asked the way the adapter says the payer supports ([`PayerAdapter::prior_auth_search`]: by default a
+    /// patient EOB search filtered on `use` in the SDK, page by page, never collecting the whole history;
+    /// `use=preauthorization` or `_profile` where the payer offers them). Read each one with
+    /// [`ExplanationOfBenefit::prior_authorization`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: smart_core::fhir::FhirClient) -> smart_core::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let mut auths = client.prior_authorizations();
+    /// while let Some(item) = auths.try_next().await? {
+    ///     if let Some(pa) = item.into_match().as_ref().and_then(|eob| eob.prior_authorization()) {
+    ///         println!("{:?}: {}", pa.authorization_number(), pa.status());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn prior_authorizations(&self) -> SearchStream<ExplanationOfBenefit> {
+        self.explanation_of_benefits(EobQuery::new().prior_authorizations_only())
     }
 
     /// Reads `{base}/{T::RESOURCE_TYPE}/{id}`.

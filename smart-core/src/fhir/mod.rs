@@ -47,4 +47,4 @@ pub use pool::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, DEFAULT_REQUEST_TIMEOUT,
     FhirClientBuilder, FhirPool, FhirPoolBuilder,
 };
-pub use search::{EobQuery, SearchItem, SearchParams, SearchResults};
+pub use search::{EobQuery, EobScope, SearchItem, SearchParams, SearchResults};

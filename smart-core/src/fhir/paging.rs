@@ -57,11 +57,14 @@ pub(crate) type UrlForPatient = Box<dyn FnOnce(&FhirClient, &str) -> Result<Url>
 #[must_use = "streams do nothing unless polled"]
 pub struct SearchStream<T> {
     inner: BoxStream<'static, Result<SearchItem<T>>>,
+    prior_authorizations: bool,
 }
 
 impl<T> std::fmt::Debug for SearchStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchStream").finish_non_exhaustive()
+        f.debug_struct("SearchStream")
+            .field("prior_authorizations", &self.prior_authorizations)
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,6 +92,7 @@ impl<T: FhirResource> SearchStream<T> {
         Self {
             // Fused: polling after the end keeps answering `None` instead of panicking.
             inner: futures::stream::unfold(state, Pager::step).fuse().boxed(),
+            prior_authorizations: false,
         }
     }
 
@@ -96,7 +100,38 @@ impl<T: FhirResource> SearchStream<T> {
     pub(crate) fn failed(error: Error) -> Self {
         Self {
             inner: futures::stream::once(async move { Err(error) }).boxed(),
+            prior_authorizations: false,
         }
+    }
+
+    /// Drops the matches `keep` refuses, item by item as pages arrive (included resources and warnings pass).
+    pub(crate) fn retain_matches(self, keep: impl Fn(&T) -> bool + Send + 'static) -> Self {
+        Self {
+            inner: self
+                .inner
+                .try_filter(move |item| {
+                    let admit = match item {
+                        SearchItem::Match(t) => keep(t),
+                        _ => true,
+                    };
+                    futures::future::ready(admit)
+                })
+                .boxed(),
+            prior_authorizations: self.prior_authorizations,
+        }
+    }
+
+    pub(crate) fn with_prior_authorizations(mut self, included: bool) -> Self {
+        self.prior_authorizations = included;
+        self
+    }
+
+    /// Whether this stream may carry prior authorizations (EOBs with `use = preauthorization`): true for an
+    /// [`explanation_of_benefits`](super::FhirClient::explanation_of_benefits) search unless it was made
+    /// [`claims_only`](super::EobQuery::claims_only), and for
+    /// [`prior_authorizations`](super::FhirClient::prior_authorizations); false for searches of other types.
+    pub fn includes_prior_authorizations(&self) -> bool {
+        self.prior_authorizations
     }
 
     /// Only the matched resources. Included resources are skipped, and warnings are logged with `tracing` at

@@ -1,6 +1,9 @@
 //! What a search asks for ([`SearchParams`], [`EobQuery`]) and what it yields ([`SearchItem`]).
 
+use fhir_c4bb::ExplanationOfBenefit;
+
 use super::model::{Included, Outcome};
+use crate::adapter::PriorAuthSearch;
 
 /// One item of a search stream: a resource the search matched, one it pulled in with `_include`, or a warning
 /// the server put in the Bundle.
@@ -144,8 +147,38 @@ impl SearchParams {
     }
 }
 
+/// Which kinds of ExplanationOfBenefit an [`EobQuery`] reads: claims, prior authorizations (`use =
+/// preauthorization`, see [`fhir_c4bb::prior_auth`]), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum EobScope {
+    /// Every EOB the payer serves, claims and prior authorizations alike (the default).
+    #[default]
+    All,
+    /// Claims only: prior authorizations are left out.
+    ClaimsOnly,
+    /// Prior authorizations only.
+    PriorAuthorizationsOnly,
+}
+
+impl EobScope {
+    /// Whether an EOB belongs in this scope (decided by its `use`).
+    pub fn admits(self, eob: &ExplanationOfBenefit) -> bool {
+        match self {
+            EobScope::All => true,
+            EobScope::ClaimsOnly => !eob.is_prior_authorization(),
+            EobScope::PriorAuthorizationsOnly => eob.is_prior_authorization(),
+        }
+    }
+
+    /// Whether a search in this scope may yield prior authorizations.
+    pub fn includes_prior_authorizations(self) -> bool {
+        self != EobScope::ClaimsOnly
+    }
+}
+
 /// Which of the member's ExplanationOfBenefit resources to read. Every filter is optional; the default reads
-/// them all.
+/// them all, prior authorizations included ([`claims_only`](Self::claims_only) leaves them out).
 ///
 /// Values are FHIR search values, prefixes included, so that any range the payer supports can be expressed.
 ///
@@ -166,6 +199,7 @@ pub struct EobQuery {
     service_date: Vec<String>,
     includes: Vec<String>,
     count: Option<u32>,
+    scope: EobScope,
 }
 
 impl EobQuery {
@@ -206,9 +240,48 @@ impl EobQuery {
         self
     }
 
-    /// The search parameters for patient `patient_id`.
-    pub(crate) fn to_params(&self, patient_id: &str) -> SearchParams {
+    /// Claims only: prior authorizations (`use = preauthorization`) are left out of the stream, filtered by
+    /// the server where the adapter says it can ([`PriorAuthSearch::UseParameter`]) and by the SDK always.
+    ///
+    /// ```
+    /// use smart_core::fhir::{EobQuery, EobScope};
+    /// assert_eq!(EobQuery::new().claims_only().scope(), EobScope::ClaimsOnly);
+    /// assert!(EobQuery::new().scope().includes_prior_authorizations());
+    /// ```
+    pub fn claims_only(self) -> Self {
+        self.with_scope(EobScope::ClaimsOnly)
+    }
+
+    /// Prior authorizations only (what [`FhirClient::prior_authorizations`](super::FhirClient::prior_authorizations)
+    /// asks for).
+    pub fn prior_authorizations_only(self) -> Self {
+        self.with_scope(EobScope::PriorAuthorizationsOnly)
+    }
+
+    /// Sets which kinds of EOB to read.
+    pub fn with_scope(mut self, scope: EobScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Which kinds of EOB this query reads.
+    pub fn scope(&self) -> EobScope {
+        self.scope
+    }
+
+    /// The search parameters for patient `patient_id`, with the scope expressed the way the payer supports.
+    pub(crate) fn to_params(&self, patient_id: &str, how: PriorAuthSearch) -> SearchParams {
         let mut p = SearchParams::new().param("patient", patient_id);
+        match (self.scope, how) {
+            (EobScope::PriorAuthorizationsOnly, PriorAuthSearch::UseParameter) => {
+                p = p.param("use", "preauthorization");
+            }
+            (EobScope::ClaimsOnly, PriorAuthSearch::UseParameter) => p = p.param("use", "claim"),
+            (EobScope::PriorAuthorizationsOnly, PriorAuthSearch::Profile) => {
+                p = p.param("_profile", fhir_c4bb::prior_auth::PDEX_PRIOR_AUTH_PROFILE);
+            }
+            _ => {}
+        }
         for v in &self.last_updated {
             p = p.param("_lastUpdated", v);
         }
@@ -243,7 +316,8 @@ mod tests {
             .include("ExplanationOfBenefit:provider")
             .count(500);
         let mut url = url::Url::parse("https://fhir.example/r4/ExplanationOfBenefit").unwrap();
-        q.to_params("p 1&x").apply(&mut url, Some(50));
+        q.to_params("p 1&x", PriorAuthSearch::FilterClientSide)
+            .apply(&mut url, Some(50));
         let got: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         let want: Vec<(String, String)> = [
             ("patient", "p 1&x"),
@@ -258,6 +332,42 @@ mod tests {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn the_scope_becomes_a_server_filter_only_where_the_payer_has_one() {
+        let query = |q: EobQuery, how| {
+            let mut url = url::Url::parse("https://fhir.example/r4/ExplanationOfBenefit").unwrap();
+            q.to_params("p1", how).apply(&mut url, None);
+            url.query().unwrap_or_default().to_owned()
+        };
+        let pa = EobQuery::new().prior_authorizations_only();
+        let claims = EobQuery::new().claims_only();
+        assert_eq!(
+            query(pa.clone(), PriorAuthSearch::FilterClientSide),
+            "patient=p1"
+        );
+        assert_eq!(
+            query(claims.clone(), PriorAuthSearch::FilterClientSide),
+            "patient=p1"
+        );
+        assert_eq!(
+            query(pa.clone(), PriorAuthSearch::UseParameter),
+            "patient=p1&use=preauthorization"
+        );
+        assert_eq!(
+            query(claims.clone(), PriorAuthSearch::UseParameter),
+            "patient=p1&use=claim"
+        );
+        assert_eq!(
+            query(pa, PriorAuthSearch::Profile),
+            "patient=p1&_profile=http%3A%2F%2Fhl7.org%2Ffhir%2Fus%2Fdavinci-pdex%2FStructureDefinition%2Fpdex-priorauthorization"
+        );
+        assert_eq!(query(claims, PriorAuthSearch::Profile), "patient=p1");
+        assert_eq!(
+            query(EobQuery::new(), PriorAuthSearch::UseParameter),
+            "patient=p1"
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use smart_core::{CoverageSearch, PayerAdapter, RatePolicy, StaticTokens, TokenSet, TokenSource};
+use smart_core::{
+    CoverageSearch, PayerAdapter, PriorAuthSearch, RatePolicy, StaticTokens, TokenSet, TokenSource,
+};
 use url::Url;
 
 /// A C4BB example EOB (see `benches/data/SOURCES.md`).
@@ -46,6 +48,13 @@ pub fn bundle(
     json!({"resourceType": "Bundle", "type": "searchset", "link": link, "entry": entry}).to_string()
 }
 
+/// The example EOB as a prior authorization (`use = preauthorization`) with `id` set to `id`.
+pub fn prior_auth(id: &str) -> Value {
+    let mut v = eob(id);
+    v["use"] = json!("preauthorization");
+    v
+}
+
 /// EOBs `e{from}`..`e{to-1}`.
 pub fn eobs(from: usize, to: usize) -> Vec<Value> {
     (from..to).map(|i| eob(&format!("e{i}"))).collect()
@@ -74,6 +83,7 @@ pub struct TestAdapter {
     pub policy: RatePolicy,
     pub max_page_size: Option<u32>,
     pub coverage_search: CoverageSearch,
+    pub prior_auth_search: PriorAuthSearch,
     pub everything: bool,
     pub accept: &'static str,
     /// A 5xx whose body contains this is final (see `PayerAdapter::is_permanent_failure`).
@@ -89,6 +99,7 @@ impl TestAdapter {
             policy: fast_policy(),
             max_page_size: None,
             coverage_search: CoverageSearch::Beneficiary,
+            prior_auth_search: PriorAuthSearch::FilterClientSide,
             everything: false,
             accept: "application/fhir+json",
             permanent_5xx_marker: None,
@@ -121,6 +132,9 @@ impl PayerAdapter for TestAdapter {
     }
     fn coverage_search(&self) -> CoverageSearch {
         self.coverage_search
+    }
+    fn prior_auth_search(&self) -> PriorAuthSearch {
+        self.prior_auth_search
     }
     fn supports_everything(&self) -> bool {
         self.everything
