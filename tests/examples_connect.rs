@@ -26,11 +26,13 @@ const SECRET_ENV: &str = "PATIENT_ACCESS_CLIENT_SECRET";
 /// Blue Button itself serves no prior authorizations (Medicare fee-for-service); here it serves the five, so the
 /// export shows them counted apart from the claims.
 async fn simulator(redirect: &Url) -> Simulator {
-    simulator_with(SimOptions::default().prior_authorizations(true), redirect).await
+    simulator_with(SimOptions::default(), redirect).await
 }
 
 async fn simulator_with(opts: SimOptions, redirect: &Url) -> Simulator {
-    let opts = opts.client(CLIENT_ID, SECRET, redirect.clone());
+    let opts = opts
+        .client(CLIENT_ID, SECRET, redirect.clone())
+        .prior_authorizations(true);
     payer_quirks::bluebutton::simulator::start(opts)
         .await
         .unwrap()
