@@ -38,6 +38,10 @@ pub mod simulator;
 pub const KEY: &str = "aetna";
 
 /// Published URLs of one Aetna environment. Defaults only: discovery at run time wins.
+#[cfg_attr(
+    not(feature = "simulator"),
+    allow(dead_code, reason = "the endpoints are served by the simulators")
+)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Urls {
     /// The auth root: `aud`, and where `.well-known/smart-configuration` is served.

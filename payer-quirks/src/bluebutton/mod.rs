@@ -25,6 +25,10 @@ pub mod simulator;
 pub const KEY: &str = "bluebutton";
 
 /// Published URLs of one Blue Button environment. Defaults only: discovery at run time wins.
+#[cfg_attr(
+    not(feature = "simulator"),
+    allow(dead_code, reason = "the endpoints are served by the simulators")
+)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Urls {
     pub fhir_base: &'static str,

@@ -22,6 +22,10 @@ pub mod simulator;
 pub const KEY: &str = "humana";
 
 /// Published URLs of one Humana environment. Defaults only: discovery at run time wins.
+#[cfg_attr(
+    not(feature = "simulator"),
+    allow(dead_code, reason = "the endpoints are served by the simulators")
+)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Urls {
     pub fhir_base: &'static str,
