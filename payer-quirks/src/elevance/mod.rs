@@ -207,18 +207,27 @@ pub(crate) fn profile(env: Environment, segment: &str, place: Place<'_>) -> Paye
     p.oauth_hints = vec![
         OAuthHint::new(
             "invalid_request",
-            "Elevance requires PKCE (S256) and `aud` equal to the brand's FHIR base without a trailing slash.",
-        ),
+            "Elevance requires PKCE (S256) on every authorization since 2025-11-21.",
+        )
+        .when_description_contains("code_challenge"),
+        OAuthHint::new(
+            "invalid_request",
+            "Elevance wants `aud` equal to the brand's FHIR base without a trailing slash.",
+        )
+        .when_description_contains("aud"),
+        // A refused refresh token, not a refused authorization code (also `invalid_grant`).
         OAuthHint::new(
             "invalid_grant",
             "Elevance consents last 90 days: after that the member must authorize again.",
-        ),
+        )
+        .when_description_contains("refresh token"),
     ];
     p.response_hints = vec![
         ResponseHint::status(
             406,
             "Elevance wants `Accept: application/json+fhir` (the legacy FHIR JSON type).",
-        ),
+        )
+        .when_body_contains("acceptable"),
         ResponseHint::body(
             "invalid_brand",
             "Elevance serves each brand at its own FHIR base and the member's consent covers only their brand's: \

@@ -141,17 +141,23 @@ pub(crate) fn profile(env: Environment, place: Place<'_>) -> PayerProfile {
         OAuthHint::new(
             "invalid_client",
             "Humana requires HTTP Basic client authentication (base64 of client_id:client_secret) at its token \
-             endpoint; authorization codes are single use.",
-        ),
+             endpoint.",
+        )
+        .when_description_contains("basic"),
         OAuthHint::new(
             "invalid_scope",
             "Humana requires its non-standard `internal` scope besides the SMART scopes.",
-        ),
+        )
+        .when_description_contains("internal"),
     ];
-    p.response_hints = vec![ResponseHint::status(
-        403,
-        "Humana's CDN bot manager (Akamai) may block automated clients: keep cookies between requests, send a \
-         stable User-Agent, and slow down.",
-    )];
+    // Humana's own block page is not documented publicly; Akamai's standard one says "Access Denied".
+    p.response_hints = vec![
+        ResponseHint::status(
+            403,
+            "Humana's CDN bot manager (Akamai) may block automated clients: keep cookies between requests, send a \
+             stable User-Agent, and slow down.",
+        )
+        .when_body_contains("access denied"),
+    ];
     p
 }

@@ -134,7 +134,8 @@ pub(crate) fn profile(env: Environment, place: Place<'_>) -> PayerProfile {
             "invalid_scope",
             "UnitedHealthcare rejects wildcard scopes such as patient/*.read: request one scope per resource \
              (patient/ExplanationOfBenefit.read, patient/Coverage.read, ...).",
-        ),
+        )
+        .when_description_contains("wildcard"),
         OAuthHint::new(
             "invalid_request",
             "UnitedHealthcare's redirect_uri must match the one registered in the Optum FLEX portal exactly.",
