@@ -154,11 +154,14 @@ pub mod elevance;
 mod environment;
 pub mod humana;
 mod profile;
+pub mod sources;
 pub mod unitedhealthcare;
 
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
-pub use directory::{EnvironmentInfo, Found, PayerInfo, by_id, directory, markdown_table};
+pub use directory::{
+    EnvironmentInfo, Found, PayerInfo, Registration, by_id, directory, markdown_table,
+};
 pub use environment::Environment;
 pub use profile::{OAuthHint, PayerProfile, ResponseHint};

@@ -20,14 +20,18 @@
 //! developer portal. Narrow scopes work (`launch/patient patient/*.read`); `openid` is accepted but no id token
 //! comes back, so the member's id is the token response's `patient`.
 //!
-//! Sources and confidence: `shared/PAYERS.md` §1 (`skin=skin13`, the header with a space and the `null` page come
-//! from an integration report that no public source corroborates).
+//! Sources and confidence: [`PAYERS.md`](crate::sources) §1 (`skin=skin13`, the header with a space and the
+//! `null` page come from an integration report that no public source corroborates).
+//!
+//! Getting credentials (portal, registration, redirect URIs, test members, how long access lasts):
+//! [`REGISTRATION`].
 
 use std::time::Duration;
 
 use smart_core::{AudPolicy, ClientAuth, RatePolicy};
 use url::Url;
 
+use crate::directory::Registration;
 use crate::environment::{Environment, Place};
 use crate::profile::{OAuthHint, PayerProfile, ResponseHint, join, strings};
 
@@ -117,6 +121,18 @@ pub fn sandbox() -> PayerProfile {
 pub fn production() -> PayerProfile {
     profile(Environment::Production, Place::REAL)
 }
+
+/// How a developer gets credentials for this payer (sources: [`sources`](crate::sources)).
+pub const REGISTRATION: Registration = Registration {
+    portal: "https://developerportal.aetna.com (doc)",
+    process: "register the app and subscribe it to the Patient Access API product (without it: 401, or a login \
+              page saying `null`); questionnaire, approval time and production review: not documented publicly",
+    redirect_uris: "registered per app in the portal; Aetna redirects to the registered callback (doc); \
+                    HTTPS-only or localhost: not documented publicly",
+    test_members: "listed, with passwords, in https://developerportal.aetna.com/Aetna_TestMember_Data_V6.xls \
+                   (e.g. aetnaTestUser3) (code)",
+    refresh: "no refresh advertised (no offline_access); token lifetimes not documented publicly (inf)",
+};
 
 /// One line per quirk, for the directory and the README.
 pub const QUIRKS: &[&str] = &[

@@ -10,10 +10,14 @@
 //! | gateway errors as non-FHIR JSON (`{"status_code", "status": "failed", ...}`) | unreadable errors | hints for them |
 //! | consent lasts 90 days | access ends | a hint |
 //!
-//! Sources: `shared/PAYERS.md` §6.
+//! Sources: [`PAYERS.md`](crate::sources) §6.
+//!
+//! Getting credentials (portal, registration, redirect URIs, test members, how long access lasts):
+//! [`REGISTRATION`].
 
 use smart_core::AudPolicy;
 
+use crate::directory::Registration;
 use crate::environment::{Environment, Place};
 use crate::profile::{OAuthHint, PayerProfile, ResponseHint, strings};
 
@@ -129,6 +133,16 @@ pub const RESOURCES: &[&str] = &[
     "Observation",
     "Procedure",
 ];
+
+/// How a developer gets credentials for this payer (sources: [`sources`](crate::sources)).
+pub const REGISTRATION: Registration = Registration {
+    portal: "sandbox registration at https://sbx.totalview.healthos.elevancehealth.com/registration/sandbox/login \
+             (code)",
+    process: "questionnaire, approval time and production review: not documented publicly",
+    redirect_uris: "not documented publicly",
+    test_members: "not documented publicly",
+    refresh: "production consent lasts 90 days, then the member must consent again (doc)",
+};
 
 /// One line per quirk, for the directory and the README.
 pub const QUIRKS: &[&str] = &[

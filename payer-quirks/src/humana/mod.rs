@@ -8,10 +8,14 @@
 //! | `$everything`: one Bundle, no `total`, a `self` link naming another patient id | paging code that trusts `self` | `next` links only are followed |
 //! | Akamai bot-manager cookies; automation may get `403` | blocked syncs | a hint |
 //!
-//! Sources: `shared/PAYERS.md` §5.
+//! Sources: [`PAYERS.md`](crate::sources) §5.
+//!
+//! Getting credentials (portal, registration, redirect URIs, test members, how long access lasts):
+//! [`REGISTRATION`].
 
 use smart_core::ClientAuth;
 
+use crate::directory::Registration;
 use crate::environment::{Environment, Place};
 use crate::profile::{OAuthHint, PayerProfile, ResponseHint, strings};
 
@@ -69,6 +73,16 @@ pub const RESOURCES: &[&str] = &[
     "Observation",
     "Procedure",
 ];
+
+/// How a developer gets credentials for this payer (sources: [`sources`](crate::sources)).
+pub const REGISTRATION: Registration = Registration {
+    portal: "https://developers.humana.com (doc)",
+    process: "questionnaire, approval time and production review: not documented publicly",
+    redirect_uris: "the registered value is also required in the token request (doc); HTTPS-only or localhost: \
+                    not documented publicly",
+    test_members: "HUser00001 to HUser00020, password pattern in Humana's OAuth guide (doc)",
+    refresh: "access tokens 1 hour and refresh supported, per an unverified document; codes are single use (unv)",
+};
 
 /// One line per quirk, for the directory and the README.
 pub const QUIRKS: &[&str] = &[
