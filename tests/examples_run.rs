@@ -41,6 +41,30 @@ async fn quickstart_prints_the_member_every_claim_and_the_exact_totals() {
     assert!(stdout.contains(&format!("Coverage ({})", sim.member().coverage_count())));
     assert!(stdout.contains(&format!("Claims ({})", sim.member().eob_count())));
 
+    // The coverage table has column headers, one row per Coverage under them.
+    let lines: Vec<&str> = stdout.lines().collect();
+    let coverage_at = lines
+        .iter()
+        .position(|l| l.starts_with("Coverage ("))
+        .unwrap();
+    let columns: Vec<&str> = lines[coverage_at + 1].split_whitespace().collect();
+    assert_eq!(
+        columns,
+        ["Status", "Plan", "Group", "Payer", "Period"],
+        "{stdout}"
+    );
+    let rows = lines[coverage_at + 2..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(rows, sim.member().coverage_count(), "{stdout}");
+
+    // "Next" points at what works without credentials first: the web app and a program to copy.
+    let next = stdout.split("Next:").nth(1).expect("a Next section");
+    assert!(next.contains("cargo run --example web_app"), "{next}");
+    assert!(next.contains("README.md"), "{next}");
+    assert!(next.contains("--simulate aetna-sandbox"), "{next}");
+
     // One row per claim served, between the header and the totals.
     let lines: Vec<&str> = stdout.lines().collect();
     let header = lines
