@@ -50,7 +50,7 @@ Set RUST_LOG=smart_core=debug to see every request the SDK makes (never with tok
 /// Which server to connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// A payer from `payer_quirks::directory()`, by adapter id.
+    /// A payer from `patient_access::payers::directory()`, by adapter id.
     Payer(String),
     /// Any SMART server, by FHIR base URL.
     FhirBase(String),

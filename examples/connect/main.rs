@@ -12,7 +12,7 @@
 //! read. Every run then syncs the member's data into `<out>/<ResourceType>.ndjson`; later runs reuse (and refresh)
 //! the saved tokens instead of asking the member again. `--help` lists the options.
 //!
-//! Built from the SDK's public API only: `payer_quirks::by_id` or `Standard` for the adapter, `SmartClient` for
+//! Built from the SDK's public API only: `patient_access::payers::by_id` or `Standard` for the adapter, `SmartClient` for
 //! the SMART flow, a `Session` over a file-backed `TokenStore` (`token_file.rs`), and `FhirClient` for the data.
 
 mod args;
@@ -31,10 +31,12 @@ use std::time::Duration;
 
 use args::{CLIENT_ID_ENV, CLIENT_SECRET_ENV, Command, Target};
 use export::{Failure, Plan};
-use smart_core::fhir::FhirClient;
-use smart_core::{PayerAdapter, SecretString, Session, SmartClient, Standard, TokenStore};
+use patient_access::Url;
+use patient_access::smart::fhir::FhirClient;
+use patient_access::smart::{
+    PayerAdapter, SecretString, Session, SmartClient, Standard, TokenStore,
+};
 use token_file::TokenFile;
-use url::Url;
 
 /// Everything a run needs, resolved from the command line and the environment.
 struct Context {
@@ -109,7 +111,7 @@ fn usage_error(message: &str) -> ExitCode {
 
 /// `--payer` choices, from the SDK's directory, each payer with how to get credentials for it.
 fn payer_list() -> String {
-    let payers = payer_quirks::directory();
+    let payers = patient_access::payers::directory();
     let width = payers
         .iter()
         .flat_map(|p| &p.environments)
@@ -132,7 +134,7 @@ fn payer_list() -> String {
 /// payer's key names its deployments), then small typos.
 fn closest_ids(typed: &str) -> Vec<String> {
     let typed = typed.trim().to_ascii_lowercase();
-    let ids: Vec<String> = payer_quirks::directory()
+    let ids: Vec<String> = patient_access::payers::directory()
         .into_iter()
         .flat_map(|p| p.environments)
         .map(|e| e.id)
@@ -187,7 +189,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 pub(crate) fn unknown_payer(typed: &str) -> String {
-    let count: usize = payer_quirks::directory()
+    let count: usize = patient_access::payers::directory()
         .iter()
         .map(|p| p.environments.len())
         .sum();
@@ -232,7 +234,7 @@ fn resolve(args: args::Args, simulated: Option<simulate::Simulated>) -> Result<C
     }
     let (adapter, directory_entry): (Arc<dyn PayerAdapter>, _) = match &args.target {
         Target::Payer(id) | Target::Simulate(id) => {
-            let found = payer_quirks::by_id(id).ok_or_else(|| unknown_payer(id))?;
+            let found = patient_access::payers::by_id(id).ok_or_else(|| unknown_payer(id))?;
             (found.adapter, Some(found.payer))
         }
         Target::FhirBase(url) => {
@@ -307,7 +309,7 @@ fn resolve(args: args::Args, simulated: Option<simulate::Simulated>) -> Result<C
     })
 }
 
-fn with_hint(e: &smart_core::Error) -> String {
+fn with_hint(e: &patient_access::smart::Error) -> String {
     match e.hint() {
         Some(h) => format!("{e}\nhint: {h}"),
         None => e.to_string(),
@@ -413,8 +415,8 @@ async fn run(ctx: &Context) -> Result<(), Failure> {
 }
 
 fn needs_member(e: &(dyn StdError + Send + Sync + 'static)) -> bool {
-    e.downcast_ref::<smart_core::Error>()
-        .is_some_and(smart_core::Error::requires_reauthorization)
+    e.downcast_ref::<patient_access::smart::Error>()
+        .is_some_and(patient_access::smart::Error::requires_reauthorization)
 }
 
 async fn stored_version(ctx: &Context) -> Result<Option<u64>, Failure> {
@@ -508,7 +510,7 @@ async fn disconnect(ctx: &Context, session: &Session) -> Result<(), Failure> {
 }
 
 fn redact(url: &Url) -> String {
-    smart_core::url_policy::redact_url(url)
+    patient_access::smart::url_policy::redact_url(url)
 }
 
 /// The error, its causes, and the SDK's hint (which carries the payer adapter's explanation where it has one).
@@ -519,7 +521,7 @@ fn report(e: &(dyn StdError + Send + Sync + 'static)) {
         eprintln!("  caused by: {c}");
         cause = c.source();
     }
-    let Some(sdk) = e.downcast_ref::<smart_core::Error>() else {
+    let Some(sdk) = e.downcast_ref::<patient_access::smart::Error>() else {
         return;
     };
     // Payer-specific explanations (an odd gateway page, a known refusal) come through the same hint.

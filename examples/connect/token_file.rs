@@ -11,8 +11,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use patient_access::smart::{
+    Error, Result, StoredTokens, TokenSet, TokenStore, Version, async_trait,
+};
 use serde::{Deserialize, Serialize};
-use smart_core::{Error, Result, StoredTokens, TokenSet, TokenStore, Version, async_trait};
 
 /// How long a save waits for another process's lock before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(10);

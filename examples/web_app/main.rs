@@ -29,9 +29,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use app::{Config, PayerConfig};
-use payer_quirks::simulator::{SimOptions, Simulator};
-use secrecy::SecretString;
-use url::Url;
+use patient_access::Url;
+use patient_access::payers::simulator::{SimOptions, Simulator};
+use patient_access::smart::SecretString;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -144,8 +144,8 @@ async fn start_simulators(public_url: &Url) -> Result<Vec<(Simulator, PayerConfi
             app::callback_url(public_url, key)?,
         );
         let sim = match key {
-            "aetna" => payer_quirks::aetna::simulator::start(options).await?,
-            _ => payer_quirks::cigna::simulator::start(options).await?,
+            "aetna" => patient_access::payers::aetna::simulator::start(options).await?,
+            _ => patient_access::payers::cigna::simulator::start(options).await?,
         };
         let config = PayerConfig::new(key, sim.adapter(), sim.client_id())
             .name(name)
@@ -163,13 +163,13 @@ async fn start_simulators(public_url: &Url) -> Result<Vec<(Simulator, PayerConfi
 /// Every payer of the directory whose `PATIENT_ACCESS_<ID>_CLIENT_ID` is set.
 fn real_payers() -> Result<Vec<PayerConfig>, BoxError> {
     let mut payers = Vec::new();
-    for payer in payer_quirks::directory() {
+    for payer in patient_access::payers::directory() {
         for environment in &payer.environments {
             let var = environment.id.to_ascii_uppercase().replace('-', "_");
             let Some(client_id) = env(&format!("{var}_CLIENT_ID")) else {
                 continue;
             };
-            let found = payer_quirks::by_id(&environment.id)
+            let found = patient_access::payers::by_id(&environment.id)
                 .ok_or_else(|| format!("no adapter {}", environment.id))?;
             let mut config = PayerConfig::new(&environment.id, found.adapter, client_id);
             if let Some(secret) = env(&format!("{var}_CLIENT_SECRET")) {
