@@ -248,8 +248,8 @@ fn print_member(patient: &Patient) {
 fn print_coverage(coverages: &[Coverage], names: &HashMap<String, String>) {
     println!("Coverage ({})", coverages.len());
     println!(
-        "  {:<8} {:<30} {:<30} {:<24} {}",
-        "Status", "Plan", "Group", "Payer", "Period"
+        "  {:<8} {:<30} {:<30} {:<24} Period",
+        "Status", "Plan", "Group", "Payer"
     );
     for c in coverages {
         let class_name = |kind: &str| {
