@@ -37,8 +37,14 @@
 //!
 //! ```text
 //! cargo run --example quickstart      # a simulated payer: the whole flow and a claims table, no credentials
+//! cargo run --example connect -- --simulate aetna-sandbox  # login, tokens and an NDJSON export, simulated
 //! cargo run --example connect -- --payer aetna-sandbox    # a real sandbox (client id and secret in env vars)
 //! ```
+//!
+//! The README's first program is a complete one to copy: it runs against a simulator with the feature
+//! `simulator`. For a real payer, its developer portal issues the client id: each payer's entry in
+//! [`payers::directory`] says where it is and what registering takes ([`payers::Registration`]), with sources in
+//! [`payers::sources`].
 //!
 //! # A member's claims in a dozen lines
 //!
