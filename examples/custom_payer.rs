@@ -4,10 +4,10 @@
 //! exactly that quirk (and is otherwise standard). `cargo run --example custom_payer`
 use std::{error::Error, sync::Arc};
 
-use payer_quirks::simulator::{SimOptions, Simulator};
-use smart_core::fhir::{EobQuery, FhirClient};
-use smart_core::{PayerAdapter, SmartClient, Standard, StaticTokens};
-use url::Url;
+use patient_access::Url;
+use patient_access::payers::simulator::{SimOptions, Simulator};
+use patient_access::smart::fhir::{EobQuery, FhirClient};
+use patient_access::smart::{PayerAdapter, SmartClient, Standard, StaticTokens};
 
 #[derive(Debug)]
 struct AcmeHealth(Url);
@@ -30,7 +30,7 @@ impl PayerAdapter for AcmeHealth {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let sim = payer_quirks::elevance::simulator::start(SimOptions::default()).await?;
+    let sim = patient_access::payers::elevance::simulator::start(SimOptions::default()).await?;
     let standard: Arc<dyn PayerAdapter> = Arc::new(Standard::new(sim.fhir_base().as_str())?);
     for adapter in [standard, Arc::new(AcmeHealth(sim.fhir_base().clone()))] {
         match claims(&sim, adapter.clone()).await {

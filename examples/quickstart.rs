@@ -10,7 +10,9 @@
 //! the token exchange, a token session, then the member's Patient, Coverage and every ExplanationOfBenefit page.
 //! Only the first two lines of `run` are about the simulator; everything after them is the app's code.
 //!
-//! Then connect a real payer's sandbox: `cargo run --example connect -- --payer aetna-sandbox`.
+//! Then: `cargo run --example web_app` (the same flow in a web app, clicked through in a browser), the README's
+//! first program (a complete one to copy, against the same simulator), and with a payer's credentials
+//! `cargo run --example connect -- --payer aetna-sandbox`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::error::Error as StdError;
@@ -18,15 +20,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use fhir_c4bb::money::{ClaimRow, ClaimsTable};
-use fhir_c4bb::prior_auth::PriorAuthorization;
-use fhir_c4bb::{
+use patient_access::Url;
+use patient_access::fhir::money::{ClaimRow, ClaimsTable};
+use patient_access::fhir::prior_auth::PriorAuthorization;
+use patient_access::fhir::{
     Coverage, ExplanationOfBenefit, Money, Organization, Patient, Practitioner, Reference,
 };
-use payer_quirks::simulator::SimOptions;
-use smart_core::fhir::{EobQuery, FhirClient};
-use smart_core::{MemoryTokenStore, SmartClient};
-use url::Url;
+use patient_access::payers::simulator::SimOptions;
+use patient_access::smart::fhir::{EobQuery, FhirClient};
+use patient_access::smart::{MemoryTokenStore, SmartClient};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,7 +37,10 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("quickstart failed: {e}");
             // The SDK's errors say what to do where a fix is known.
-            if let Some(hint) = e.downcast_ref::<smart_core::Error>().and_then(|e| e.hint()) {
+            if let Some(hint) = e
+                .downcast_ref::<patient_access::smart::Error>()
+                .and_then(|e| e.hint())
+            {
                 eprintln!("hint: {hint}");
             }
             ExitCode::FAILURE
@@ -45,9 +50,9 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn StdError>> {
     let started = Instant::now();
-    // The simulated payer. A real app starts from `payer_quirks::aetna::sandbox()` (or `payer_quirks::by_id`)
+    // The simulated payer. A real app starts from `patient_access::payers::aetna::sandbox()` (or `payers::by_id`)
     // and its own client id, secret and redirect URI, registered in the payer's developer portal.
-    let sim = payer_quirks::aetna::simulator::start(SimOptions::default()).await?;
+    let sim = patient_access::payers::aetna::simulator::start(SimOptions::default()).await?;
     let adapter = sim.adapter();
 
     println!(
@@ -152,12 +157,32 @@ async fn run() -> Result<(), Box<dyn StdError>> {
     );
 
     println!();
-    println!(
-        "Done in {:.2} s. Next: cargo run --example connect -- --payer aetna-sandbox",
-        started.elapsed().as_secs_f64()
-    );
+    println!("Done in {:.2} s. Next:", started.elapsed().as_secs_f64());
+    for (what, how) in NEXT {
+        println!("  {what:<42} {how}");
+    }
     Ok(())
 }
+
+/// Where to go from here: nothing on this list needs credentials but the last line.
+const NEXT: &[(&str, &str)] = &[
+    (
+        "the same flow in a web app, in a browser",
+        "cargo run --example web_app   (then open http://127.0.0.1:3000/)",
+    ),
+    (
+        "a complete program to copy",
+        "README.md, \"A member's claims in a few lines\"",
+    ),
+    (
+        "connect and export, simulated",
+        "cargo run --example connect -- --simulate aetna-sandbox",
+    ),
+    (
+        "a real sandbox (the payer's credentials)",
+        "cargo run --example connect -- --list-payers",
+    ),
+];
 
 fn step(name: &str, detail: impl std::fmt::Display) {
     println!("  {name:<14} {detail}");
@@ -234,6 +259,10 @@ fn print_member(patient: &Patient) {
 
 fn print_coverage(coverages: &[Coverage], names: &HashMap<String, String>) {
     println!("Coverage ({})", coverages.len());
+    println!(
+        "  {:<8} {:<30} {:<30} {:<24} Period",
+        "Status", "Plan", "Group", "Payer"
+    );
     for c in coverages {
         let class_name = |kind: &str| {
             c.class
@@ -245,7 +274,9 @@ fn print_coverage(coverages: &[Coverage], names: &HashMap<String, String>) {
         let payer = c.payor.first().and_then(|r| r.label()).unwrap_or("-");
         let payer = names.get(payer).map_or(payer, String::as_str);
         let period = c.period.as_ref().map_or_else(String::new, |p| {
-            let date = |d: Option<&fhir_c4bb::DateTime>| d.map_or("…", |d| d.as_str()).to_owned();
+            let date = |d: Option<&patient_access::fhir::DateTime>| {
+                d.map_or("…", |d| d.as_str()).to_owned()
+            };
             format!("{} to {}", date(p.start.as_ref()), date(p.end.as_ref()))
         });
         println!(

@@ -3,13 +3,25 @@
 //! Connect a Rust app to US health insurers' Patient Access APIs (CMS-9115-F): SMART on FHIR standalone patient
 //! launch, then typed CARIN Blue Button (C4BB) claims and clinical data, with each payer's quirks handled.
 //!
-//! This crate is the one dependency an app needs; it re-exports the three crates of the workspace:
+//! This crate is the one dependency an app needs; it re-exports the three crates of the workspace, with their
+//! documentation inlined here:
 //!
-//! - [`smart`] ([`smart_core`]): discovery, PKCE authorization, tokens, refresh, storage, the FHIR fetch layer and
-//!   the [`PayerAdapter`](smart_core::PayerAdapter) trait.
-//! - [`payers`] ([`payer_quirks`]): the adapters for real payers, each next to the quirks it works around, and
-//!   (feature `simulator`) loopback simulators of them.
-//! - [`fhir`] ([`fhir_c4bb`]): typed, lossless C4BB resources, with exact money.
+//! - [`smart`] (the `smart-core` crate): discovery, PKCE authorization, tokens, refresh, storage, the FHIR fetch
+//!   layer and the [`PayerAdapter`](smart::PayerAdapter) trait.
+//! - [`payers`] (the `payer-quirks` crate): the adapters for real payers, each next to the quirks it works around,
+//!   and (feature `simulator`) loopback simulators of them.
+//! - [`fhir`] (the `fhir-c4bb` crate): typed, lossless C4BB resources, with exact money.
+//!
+//! and [`Url`], the URL type adapters and simulators use, so that no second dependency is needed to name it.
+//!
+//! # Features
+//!
+//! | Feature | Default | What it turns on |
+//! |---|---|---|
+//! | `simulator` | off | `payers::<payer>::simulator`: a loopback HTTP server per payer, quirks included, with a scripted member's login; for tests, demos and a first program without credentials |
+//!
+//! Every feature of the member crates that an app needs is forwarded through this crate (TLS and store choices
+//! will be added the same way as they land), so `patient-access` stays the only dependency.
 //!
 //! # Contents
 //!
@@ -25,14 +37,20 @@
 //!
 //! ```text
 //! cargo run --example quickstart      # a simulated payer: the whole flow and a claims table, no credentials
+//! cargo run --example connect -- --simulate aetna-sandbox  # login, tokens and an NDJSON export, simulated
 //! cargo run --example connect -- --payer aetna-sandbox    # a real sandbox (client id and secret in env vars)
 //! ```
 //!
+//! The README's first program is a complete one to copy: it runs against a simulator with the feature
+//! `simulator`. For a real payer, its developer portal issues the client id: each payer's entry in
+//! [`payers::directory`] says where it is and what registering takes ([`payers::Registration`]), with sources in
+//! [`payers::sources`].
+//!
 //! # A member's claims in a dozen lines
 //!
-//! An app registered at the payer sends the member to [`authorize_url`](smart_core::SmartClient::authorize_url),
-//! hands the callback to [`exchange_code`](smart_core::SmartClient::exchange_code), keeps the tokens in a
-//! [`Session`](smart_core::Session), and reads through a [`FhirClient`](smart_core::FhirClient). In a web app the
+//! An app registered at the payer sends the member to [`authorize_url`](smart::SmartClient::authorize_url),
+//! hands the callback to [`exchange_code`](smart::SmartClient::exchange_code), keeps the tokens in a
+//! [`Session`](smart::Session), and reads through a [`FhirClient`](smart::FhirClient). In a web app the
 //! two halves run in two requests, with the `PendingAuthorization` kept in the member's server-side session.
 //!
 //! ```no_run
@@ -63,27 +81,27 @@
 //! Each payer this SDK knows has a module in [`payers`] with one adapter per deployment (`aetna::sandbox()`,
 //! `cigna::production()`, ...), and [`payers::by_id`] finds one from a setting (`"humana-sandbox"`);
 //! [`payers::directory`] lists them all for a picker. Any other standards-following server works with
-//! [`Standard::new(fhir_base)`](smart_core::Standard::new), and a payer with quirks of its own takes a small
-//! `impl PayerAdapter` in your crate: see [`payer_quirks`]'s "Adding a payer" and `examples/custom_payer.rs`.
+//! [`Standard::new(fhir_base)`](smart::Standard::new), and a payer with quirks of its own takes a small
+//! `impl PayerAdapter` in your crate: see [`payers`]'s "Adding a payer" and `examples/custom_payer.rs`.
 //!
 //! # Keeping the member connected
 //!
-//! A [`Session`](smart_core::Session) refreshes the access token before it expires (one refresh for any number
+//! A [`Session`](smart::Session) refreshes the access token before it expires (one refresh for any number
 //! of concurrent requests) and saves the new tokens before using them, in a
-//! [`TokenStore`](smart_core::TokenStore) whose saves are compare-and-swap and which leases the right to
+//! [`TokenStore`](smart::TokenStore) whose saves are compare-and-swap and which leases the right to
 //! refresh, so that two workers sharing the store (Sessions, requests, processes) send a rotating refresh token
-//! once. [`MemoryTokenStore`](smart_core::MemoryTokenStore) is for tests and one-off
-//! scripts; [`smart_core::store`] shows a database-backed store, and `examples/connect/token_file.rs` a file.
-//! [`Session::needs_reauthorization`](smart_core::Session::needs_reauthorization) tells when the member must sign
+//! once. [`MemoryTokenStore`](smart::MemoryTokenStore) is for tests and one-off
+//! scripts; [`smart::store`] shows a database-backed store, and `examples/connect/token_file.rs` a file.
+//! [`Session::needs_reauthorization`](smart::Session::needs_reauthorization) tells when the member must sign
 //! in again (consent ended, no refresh token).
 //!
 //! # When a payer misbehaves
 //!
-//! Every failure is one [`smart::Error`](smart_core::Error), classified by stage. [`Error::hint`](smart_core::Error::hint)
+//! Every failure is one [`smart::Error`], classified by stage. [`Error::hint`](smart::Error::hint)
 //! says what to do where a fix is known, including the payer's own explanation when its adapter recognises the
 //! failure (UnitedHealthcare's "Member eligibility failed" means a commercial plan, not a bug). An HTML login
 //! page or an XML gateway fault where JSON was expected becomes
-//! [`UnexpectedResponse`](smart_core::Error::UnexpectedResponse) with the status and a short, secret-free excerpt.
+//! [`UnexpectedResponse`](smart::Error::UnexpectedResponse) with the status and a short, secret-free excerpt.
 //! FHIR decode errors name the JSON path (`entry[3].resource.item[0].adjudication`).
 //!
 //! # Security model
@@ -97,12 +115,12 @@
 //!   redirect URI. Response bodies are read with a size cap; requests have timeouts.
 //! - **The protocol.** PKCE S256 on every authorization; a 256-bit `state` compared in constant time; `iss` on the
 //!   callback checked against discovery.
-//! - **What is redacted.** Secrets are [`secrecy`](smart_core::SecretString) types: no `Debug` or `Display`
+//! - **What is redacted.** Secrets are [`secrecy`](smart::SecretString) types: no `Debug` or `Display`
 //!   output, error message or log line of this SDK contains a client secret, token, code, state or verifier.
 //!   Logged URLs have no query string; headers and bodies are never logged; no error keeps the body of a token
 //!   response; excerpts of unexpected bodies have secret-looking values removed.
-//! - **What you must protect.** [`TokenSet`](smart_core::TokenSet) and
-//!   [`PendingAuthorization`](smart_core::PendingAuthorization) serialize their secrets in clear, for your
+//! - **What you must protect.** [`TokenSet`](smart::TokenSet) and
+//!   [`PendingAuthorization`](smart::PendingAuthorization) serialize their secrets in clear, for your
 //!   token store and session: store them where you would store a password (encrypted at rest, never in a URL, a
 //!   page or a log). `examples/connect` keeps them in a file with mode 0600.
 //! - **Not checked.** Claims in id tokens and JWT access tokens are read without verifying signatures, only to
@@ -118,12 +136,25 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Inlined, so that the facade's own pages document every item and every link on them resolves here. (A link to
+// an item of another crate renders as plain text, without a warning, when rustdoc does not know where that crate's
+// pages are, as under `cargo doc --no-deps`.)
+#[doc(inline)]
 pub use fhir_c4bb as fhir;
+#[doc(inline)]
 pub use payer_quirks as payers;
+#[doc(inline)]
 pub use smart_core as smart;
 
+#[doc(no_inline)]
+pub use url::Url;
+
+// The crates under their own names too, for code written against them directly.
+#[doc(hidden)]
 pub use fhir_c4bb;
+#[doc(hidden)]
 pub use payer_quirks;
+#[doc(hidden)]
 pub use smart_core;
 
 // Every Rust block in README.md compiles as a doctest, so the README cannot drift from the API.

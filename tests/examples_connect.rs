@@ -396,20 +396,35 @@ async fn a_forged_callback_is_refused_and_nothing_is_saved() {
 }
 
 #[tokio::test]
-async fn a_wrong_payer_lists_the_choices_and_secrets_stay_off_the_command_line() {
+async fn a_wrong_payer_suggests_the_closest_ids_and_secrets_stay_off_the_command_line() {
+    // A payer's key, a wrong case, a typo: the closest ids, not a list of all of them.
+    for (typed, suggested, not_suggested) in [
+        ("aetna", &["aetna-sandbox", "aetna-production"][..], "cigna"),
+        ("Aetna-Sandbox", &["aetna-sandbox"][..], "aetna-production"),
+        ("cigan-sandbox", &["cigna-sandbox"][..], "aetna"),
+    ] {
+        let output = examples_support::run("connect", &["--payer", typed], &[]).await;
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            output
+                .stderr
+                .contains(&format!("unknown payer {typed:?}. Did you mean")),
+            "{}",
+            output.stderr
+        );
+        for id in suggested {
+            assert!(output.stderr.contains(id), "{typed}: {}", output.stderr);
+        }
+        assert!(
+            !output.stderr.contains(not_suggested),
+            "{typed}: {}",
+            output.stderr
+        );
+        assert!(output.stderr.contains("--list-payers"));
+    }
     let output = examples_support::run("connect", &["--payer", "not-a-payer"], &[]).await;
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        output.stderr.contains("unknown payer \"not-a-payer\""),
-        "{}",
-        output.stderr
-    );
-    for env in payer_quirks::directory()
-        .iter()
-        .flat_map(|p| &p.environments)
-    {
-        assert!(output.stderr.contains(&env.id), "{} listed", env.id);
-    }
+    assert!(!output.stderr.contains("Did you mean"), "{}", output.stderr);
     assert!(output.stderr.contains("--fhir-base"));
 
     let output = examples_support::run(
@@ -557,4 +572,163 @@ async fn the_token_files_lease_is_shared_by_every_opener_and_old_files_load() {
         3,
         "leases leave the tokens alone"
     );
+}
+
+#[tokio::test]
+async fn an_other_scheme_is_unsupported_and_an_unreachable_base_is_named_once_with_a_hint() {
+    let output = examples_support::run(
+        "connect",
+        &[
+            "--fhir-base",
+            "ftp://fhir.example.org/r4",
+            "--client-id",
+            "x",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        output.stderr.contains("unsupported URL scheme `ftp:`"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains("insecure"), "{}", output.stderr);
+
+    // Nobody listens there.
+    let base = format!("http://127.0.0.1:{}/fhir", free_port());
+    let dir = TempDir::new("connect-unreachable");
+    let tokens = dir.path().join("tokens.json");
+    let output = examples_support::run(
+        "connect",
+        &[
+            "--fhir-base",
+            &base,
+            "--client-id",
+            "x",
+            "--no-browser",
+            "--tokens",
+            tokens.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{output:#?}");
+    let error_line = output
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap();
+    assert!(
+        error_line.contains("could not connect"),
+        "{}",
+        output.stderr
+    );
+    let smart = format!("{base}/.well-known/smart-configuration");
+    assert_eq!(
+        output.stderr.matches(&smart).count(),
+        1,
+        "{}",
+        output.stderr
+    );
+    assert!(error_line.len() < 200, "{error_line}");
+    assert!(output.stderr.contains("hint: "), "{}", output.stderr);
+    assert!(output.stderr.contains("FHIR base"), "{}", output.stderr);
+}
+
+#[tokio::test]
+async fn list_payers_and_a_missing_client_id_say_how_to_get_credentials() {
+    let output = examples_support::run("connect", &["--list-payers"], &[]).await;
+    output.assert_success();
+    for payer in payer_quirks::directory() {
+        for env in &payer.environments {
+            assert!(output.stdout.contains(&env.id), "{} listed", env.id);
+        }
+        assert!(
+            output.stdout.contains(payer.registration.portal),
+            "{}: {}",
+            payer.key,
+            output.stdout
+        );
+        assert!(output.stdout.contains(payer.registration.test_members));
+    }
+
+    let output = examples_support::run(
+        "connect",
+        &["--payer", "humana-sandbox"],
+        &[("PATIENT_ACCESS_CLIENT_ID", "")],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stderr.contains("no client id"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("https://developers.humana.com"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("HUser00001"), "{}", output.stderr);
+}
+
+/// `--simulate <payer>`: the whole of connect against that payer's simulator, started inside connect, with no
+/// credentials: the scripted member signs in, the callback reaches connect's listener, and the member's records
+/// are exported. The token file lives only as long as the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_runs_the_whole_flow_against_an_in_process_simulator() {
+    for (id, start) in [
+        ("aetna-sandbox", "aetna"),
+        // Cigna's login only works in the member's browser: the scripted member plays that browser.
+        ("cigna-sandbox", "cigna"),
+    ] {
+        // The same synthetic member the simulator inside connect serves.
+        let reference = match start {
+            "aetna" => payer_quirks::aetna::simulator::start(SimOptions::default()).await,
+            _ => payer_quirks::cigna::simulator::start(SimOptions::default()).await,
+        }
+        .unwrap();
+        let member = reference.member();
+        let dir = TempDir::new("connect-simulate");
+        let out = dir.path().join("export");
+        let output = examples_support::run(
+            "connect",
+            &["--simulate", id, "--out", out.to_str().unwrap()],
+            // Whatever the developer's shell holds is not used.
+            &[("PATIENT_ACCESS_CLIENT_ID", "not-this-one")],
+        )
+        .await;
+        output.assert_success();
+        assert!(
+            output.stdout.contains("AUTHORIZE_URL=http://127.0.0.1:"),
+            "{}",
+            output.stdout
+        );
+        assert!(
+            output
+                .stderr
+                .contains("signs in and approves by themselves"),
+            "{}",
+            output.stderr
+        );
+        let patient = ndjson(&out, "Patient");
+        assert_eq!(patient.len(), 1, "{id}");
+        assert_eq!(patient[0]["id"], member.patient_id.as_str(), "{id}");
+        assert_eq!(
+            ndjson(&out, "ExplanationOfBenefit").len(),
+            member.eob_count(),
+            "{id}"
+        );
+        assert_eq!(
+            ndjson(&out, "Coverage").len(),
+            member.coverage_count(),
+            "{id}"
+        );
+        assert!(!output.all().contains("not-this-one"));
+        // The tokens were for a simulator that is gone: their file went with it.
+        let saved = output
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("Connected; tokens saved in "))
+            .and_then(|rest| rest.split(" (").next())
+            .unwrap();
+        assert!(!Path::new(saved).exists(), "{saved} left behind");
+    }
 }

@@ -43,6 +43,30 @@ async fn quickstart_prints_the_member_every_claim_and_the_exact_totals() {
     assert!(stdout.contains(&format!("Claims ({})", sim.member().claim_count())));
     assert_eq!(sim.member().claim_count(), 30);
 
+    // The coverage table has column headers, one row per Coverage under them.
+    let lines: Vec<&str> = stdout.lines().collect();
+    let coverage_at = lines
+        .iter()
+        .position(|l| l.starts_with("Coverage ("))
+        .unwrap();
+    let columns: Vec<&str> = lines[coverage_at + 1].split_whitespace().collect();
+    assert_eq!(
+        columns,
+        ["Status", "Plan", "Group", "Payer", "Period"],
+        "{stdout}"
+    );
+    let rows = lines[coverage_at + 2..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(rows, sim.member().coverage_count(), "{stdout}");
+
+    // "Next" points at what works without credentials first: the web app and a program to copy.
+    let next = stdout.split("Next:").nth(1).expect("a Next section");
+    assert!(next.contains("cargo run --example web_app"), "{next}");
+    assert!(next.contains("README.md"), "{next}");
+    assert!(next.contains("--simulate aetna-sandbox"), "{next}");
+
     // One row per claim served, between the header and the totals.
     let lines: Vec<&str> = stdout.lines().collect();
     let header = lines
@@ -152,4 +176,46 @@ async fn custom_payer_shows_the_quirk_pair() {
         lines[1],
         format!("Acme Health: {} claims read", sim.member().claim_count())
     );
+}
+
+/// Started from any folder, the web app keeps its database there (not in the SDK's `target/`), unless
+/// `PATIENT_ACCESS_DB` says where; and its log, read through a pipe, carries no terminal colour codes.
+#[tokio::test]
+async fn the_web_app_keeps_its_database_where_it_is_started_and_logs_plain_text_to_a_pipe() {
+    let dir = examples_support::TempDir::new("web-app-cwd");
+    let env = [("PATIENT_ACCESS_ADDR", "127.0.0.1:0"), ("RUST_LOG", "info")];
+    let mut app = examples_support::Running::start_in("web_app", &[], &env, dir.path());
+    let kept_in = app
+        .line_starting_with("Tokens and sessions are kept in ")
+        .await;
+    let output = app.stop();
+    let expected = dir.path().join("patient-access-web-app.sqlite3");
+    assert_eq!(
+        kept_in.trim_end_matches('.'),
+        expected.to_str().unwrap(),
+        "{output:#?}"
+    );
+    assert!(expected.is_file(), "{output:#?}");
+    assert!(
+        output.stdout.contains("web app listening"),
+        "a log line: {output:#?}"
+    );
+    assert!(
+        !output.all().contains('\u{1b}'),
+        "ANSI escape codes in a pipe: {output:#?}"
+    );
+
+    let elsewhere = dir.path().join("data").join("app.sqlite3");
+    std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
+    let env = [
+        ("PATIENT_ACCESS_ADDR", "127.0.0.1:0"),
+        ("PATIENT_ACCESS_DB", elsewhere.to_str().unwrap()),
+    ];
+    let mut app = examples_support::Running::start_in("web_app", &[], &env, dir.path());
+    let kept_in = app
+        .line_starting_with("Tokens and sessions are kept in ")
+        .await;
+    app.stop();
+    assert_eq!(kept_in.trim_end_matches('.'), elsewhere.to_str().unwrap());
+    assert!(elsewhere.is_file());
 }

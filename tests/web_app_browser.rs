@@ -743,6 +743,9 @@ async fn forged_replayed_and_declined_callbacks_exchange_nothing_and_other_brows
     let (status, body) = get(&http, &f.url("/callback/aetna?code=forged&state=forged")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("could not be verified"), "{body}");
+    // A sentence for the member, not the SDK's message for developers (that goes to the log).
+    assert!(body.contains("nothing was shared"), "{body}");
+    assert!(!body.contains("state does not match"), "{body}");
     let callback = sim.login(&authorize).await.unwrap();
     let (status, _) = get(&http, &callback).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -784,6 +787,17 @@ async fn forged_replayed_and_declined_callbacks_exchange_nothing_and_other_brows
     let (status, body) = get(&http, &declined).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.contains("did not share your data"), "{body}");
+    assert!(body.contains("To try again"), "{body}");
+    for raw in [
+        "access_denied",
+        "The member declined to share their data",
+        "authoriz",
+    ] {
+        assert!(
+            !body.contains(raw),
+            "SDK text {raw:?} shown to the member: {body}"
+        );
+    }
     assert_eq!(exchanges(), 1);
     let (status, claims) = get(&http, &f.url("/claims/aetna")).await;
     assert_eq!(status, StatusCode::OK);

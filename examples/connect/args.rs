@@ -16,10 +16,13 @@ Connect one member at a real payer and export their data as NDJSON.
 USAGE:
     cargo run --example connect -- --payer <ID> [OPTIONS]
     cargo run --example connect -- --fhir-base <URL> [OPTIONS]
+    cargo run --example connect -- --simulate <ID> [OPTIONS]
 
 PAYER (one of):
     --payer <ID>            a payer this SDK knows (aetna-sandbox, cigna-sandbox, ...; --list-payers)
     --fhir-base <URL>       any standards-following SMART on FHIR server (the `Standard` adapter)
+    --simulate <ID>         that payer's simulator, started in-process on 127.0.0.1: the whole flow with no
+                            credentials and no network; the simulated member signs in by themselves
 
 OPTIONS:
     --client-id <ID>        the app's client id (default: $PATIENT_ACCESS_CLIENT_ID)
@@ -47,10 +50,12 @@ Set RUST_LOG=smart_core=debug to see every request the SDK makes (never with tok
 /// Which server to connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// A payer from `payer_quirks::directory()`, by adapter id.
+    /// A payer from `patient_access::payers::directory()`, by adapter id.
     Payer(String),
     /// Any SMART server, by FHIR base URL.
     FhirBase(String),
+    /// The simulator of a payer from the directory, by adapter id.
+    Simulate(String),
 }
 
 /// What the command line asks for.
@@ -105,15 +110,15 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--list-payers" => return Ok(Command::ListPayers),
-            "--payer" | "--fhir-base" => {
+            "--payer" | "--fhir-base" | "--simulate" => {
                 let v = value(&flag)?;
-                let t = if flag == "--payer" {
-                    Target::Payer(v)
-                } else {
-                    Target::FhirBase(v)
+                let t = match flag.as_str() {
+                    "--payer" => Target::Payer(v),
+                    "--fhir-base" => Target::FhirBase(v),
+                    _ => Target::Simulate(v),
                 };
                 if target.replace(t).is_some() {
-                    return Err("give one of --payer or --fhir-base, once".into());
+                    return Err("give one of --payer, --fhir-base or --simulate, once".into());
                 }
             }
             "--client-id" => client_id = Some(value(&flag)?),
@@ -147,8 +152,10 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    let target =
-        target.ok_or("which payer? give --payer <ID> (see --list-payers) or --fhir-base <URL>")?;
+    let target = target.ok_or(
+        "which payer? give --payer <ID> (see --list-payers), --fhir-base <URL>, or --simulate <ID> to try it \
+         against a simulated payer",
+    )?;
     Ok(Command::Run(Box::new(Args {
         target,
         client_id,

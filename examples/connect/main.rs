@@ -4,6 +4,7 @@
 //! export PATIENT_ACCESS_CLIENT_ID=...  PATIENT_ACCESS_CLIENT_SECRET=...   # from the payer's developer portal
 //! cargo run --example connect -- --payer aetna-sandbox
 //! cargo run --example connect -- --fhir-base https://fhir.example.org/r4 --client-id my-app   # any SMART server
+//! cargo run --example connect -- --simulate aetna-sandbox   # no credentials: that payer's simulator, in-process
 //! ```
 //!
 //! The first run prints the authorize URL (and opens it in a browser where it can), listens on the loopback
@@ -11,13 +12,14 @@
 //! read. Every run then syncs the member's data into `<out>/<ResourceType>.ndjson`; later runs reuse (and refresh)
 //! the saved tokens instead of asking the member again. `--help` lists the options.
 //!
-//! Built from the SDK's public API only: `payer_quirks::by_id` or `Standard` for the adapter, `SmartClient` for
+//! Built from the SDK's public API only: `patient_access::payers::by_id` or `Standard` for the adapter, `SmartClient` for
 //! the SMART flow, a `Session` over a file-backed `TokenStore` (`token_file.rs`), and `FhirClient` for the data.
 
 mod args;
 mod callback;
 mod export;
 mod resource_types;
+mod simulate;
 mod token_file;
 
 use std::error::Error as StdError;
@@ -29,10 +31,12 @@ use std::time::Duration;
 
 use args::{CLIENT_ID_ENV, CLIENT_SECRET_ENV, Command, Target};
 use export::{Failure, Plan};
-use smart_core::fhir::FhirClient;
-use smart_core::{PayerAdapter, SecretString, Session, SmartClient, Standard, TokenStore};
+use patient_access::Url;
+use patient_access::smart::fhir::FhirClient;
+use patient_access::smart::{
+    PayerAdapter, SecretString, Session, SmartClient, Standard, TokenStore,
+};
 use token_file::TokenFile;
-use url::Url;
 
 /// Everything a run needs, resolved from the command line and the environment.
 struct Context {
@@ -49,6 +53,8 @@ struct Context {
     login_timeout: Duration,
     reauthorize: bool,
     disconnect: bool,
+    /// `--simulate`: the simulator this run talks to (it stops when the run ends).
+    simulated: Option<simulate::Simulated>,
 }
 
 #[tokio::main]
@@ -58,6 +64,8 @@ async fn main() -> ExitCode {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_writer(std::io::stderr)
+            // Colours for a terminal only: a log file or a pipe gets plain text.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init();
     }
     let ctx = match args::parse(std::env::args().skip(1)) {
@@ -69,10 +77,19 @@ async fn main() -> ExitCode {
             print!("{}", payer_list());
             return ExitCode::SUCCESS;
         }
-        Ok(Command::Run(args)) => match resolve(*args) {
-            Ok(ctx) => ctx,
-            Err(message) => return usage_error(&message),
-        },
+        Ok(Command::Run(args)) => {
+            let simulated = match &args.target {
+                Target::Simulate(id) => match simulate::Simulated::start(id).await {
+                    Ok(s) => Some(s),
+                    Err(message) => return usage_error(&message),
+                },
+                _ => None,
+            };
+            match resolve(*args, simulated) {
+                Ok(ctx) => ctx,
+                Err(message) => return usage_error(&message),
+            }
+        }
         Err(message) => return usage_error(&message),
     };
     match run(&ctx).await {
@@ -92,27 +109,133 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `--payer` choices, from the SDK's directory.
+/// `--payer` choices, from the SDK's directory, each payer with how to get credentials for it.
 fn payer_list() -> String {
-    let environments: Vec<_> = payer_quirks::directory()
-        .into_iter()
-        .flat_map(|p| p.environments)
-        .collect();
-    let width = environments.iter().map(|e| e.id.len()).max().unwrap_or(0);
+    let payers = patient_access::payers::directory();
+    let width = payers
+        .iter()
+        .flat_map(|p| &p.environments)
+        .map(|e| e.id.len())
+        .max()
+        .unwrap_or(0);
     let mut out = String::from("Payers (--payer <ID>):\n");
-    for env in &environments {
-        out.push_str(&format!("  {:<width$}  {}\n", env.id, env.display_name));
+    for payer in &payers {
+        out.push_str(&format!("\n{}\n", payer.name));
+        for env in &payer.environments {
+            out.push_str(&format!("  {:<width$}  {}\n", env.id, env.display_name));
+        }
+        out.push_str(&payer.registration.lines("    "));
     }
-    out.push_str("Or --fhir-base <URL> for any standards-following SMART on FHIR server.\n");
+    out.push_str("\nOr --fhir-base <URL> for any standards-following SMART on FHIR server.\n");
     out
 }
 
-fn resolve(args: args::Args) -> Result<Context, String> {
-    let (adapter, directory_resources): (Arc<dyn PayerAdapter>, _) = match &args.target {
-        Target::Payer(id) => {
-            let found = payer_quirks::by_id(id)
-                .ok_or_else(|| format!("unknown payer {id:?}.\n{}", payer_list()))?;
-            (found.adapter, Some(found.payer.resources))
+/// The adapter ids closest to what the user typed, best first: a different case, ids that start with it (a
+/// payer's key names its deployments), then small typos.
+fn closest_ids(typed: &str) -> Vec<String> {
+    let typed = typed.trim().to_ascii_lowercase();
+    let ids: Vec<String> = patient_access::payers::directory()
+        .into_iter()
+        .flat_map(|p| p.environments)
+        .map(|e| e.id)
+        .collect();
+    if let Some(same) = ids.iter().find(|id| **id == typed) {
+        return vec![same.clone()];
+    }
+    let prefixed: Vec<String> = ids
+        .iter()
+        .filter(|id| !typed.is_empty() && id.starts_with(&typed))
+        .cloned()
+        .collect();
+    if !prefixed.is_empty() {
+        return prefixed.into_iter().take(3).collect();
+    }
+    // A typo in the payer's key ("aetan-sandbox", "cigan") is a small edit of an id or of its key.
+    let mut scored: Vec<(usize, &String)> = ids
+        .iter()
+        .map(|id| {
+            let key = id.split('-').next().unwrap_or(id);
+            (
+                edit_distance(&typed, id).min(edit_distance(&typed, key) + 1),
+                id,
+            )
+        })
+        .filter(|(d, _)| *d <= 3)
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+/// Levenshtein distance, on characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+pub(crate) fn unknown_payer(typed: &str) -> String {
+    let count: usize = patient_access::payers::directory()
+        .iter()
+        .map(|p| p.environments.len())
+        .sum();
+    let suggestions = closest_ids(typed);
+    let guess = match suggestions.as_slice() {
+        [] => String::new(),
+        [one] => format!(" Did you mean {one}?"),
+        [init @ .., last] => format!(" Did you mean {} or {last}?", init.join(", ")),
+    };
+    format!(
+        "unknown payer {typed:?}.{guess}\n--list-payers shows all {count}; --fhir-base <URL> takes any SMART on FHIR server."
+    )
+}
+
+fn resolve(args: args::Args, simulated: Option<simulate::Simulated>) -> Result<Context, String> {
+    if let Some(s) = &simulated {
+        return Ok(Context {
+            key: format!("simulated {}", s.found.environment.id),
+            adapter: s.sim.adapter(),
+            name: format!("{} (simulated)", s.found.payer.name),
+            directory_resources: Some(s.found.payer.resources),
+            client: SmartClient::builder(s.sim.adapter())
+                .client_id(s.sim.client_id())
+                .client_secret(s.sim.client_secret())
+                .redirect_uri(s.sim.redirect_uri().as_str())
+                .map_err(|e| with_hint(&e))?
+                .build()
+                .map_err(|e| with_hint(&e))?,
+            store: Arc::new(TokenFile::new(
+                args.tokens.unwrap_or_else(|| s.token_file()),
+            )),
+            out: args.out.unwrap_or_else(|| {
+                Path::new("patient-access-export")
+                    .join(format!("simulated-{}", s.found.environment.id))
+            }),
+            open_browser: false,
+            login_timeout: args.login_timeout,
+            reauthorize: args.reauthorize,
+            disconnect: args.disconnect,
+            simulated,
+        });
+    }
+    let (adapter, directory_entry): (Arc<dyn PayerAdapter>, _) = match &args.target {
+        Target::Payer(id) | Target::Simulate(id) => {
+            let found = patient_access::payers::by_id(id).ok_or_else(|| unknown_payer(id))?;
+            (found.adapter, Some(found.payer))
         }
         Target::FhirBase(url) => {
             let standard = Standard::new(url).map_err(|e| with_hint(&e))?;
@@ -124,10 +247,25 @@ fn resolve(args: args::Args) -> Result<Context, String> {
         .or_else(|| std::env::var(CLIENT_ID_ENV).ok())
         .filter(|id| !id.trim().is_empty())
         .ok_or_else(|| {
-            format!(
+            let mut message = format!(
                 "no client id: pass --client-id or set ${CLIENT_ID_ENV} (from {}'s developer portal)",
                 adapter.display_name()
-            )
+            );
+            if let Some(payer) = &directory_entry {
+                message.push_str(&format!(
+                    "\n\nGetting credentials for {}:\n{}",
+                    payer.name,
+                    payer.registration.lines("  ")
+                ));
+            }
+            message.push_str(&format!(
+                "\nNo client id yet? `--simulate {}` runs the whole flow against a simulated payer.",
+                directory_entry
+                    .as_ref()
+                    .and_then(|p| p.environments.first())
+                    .map_or("aetna-sandbox", |e| e.id.as_str())
+            ));
+            message
         })?;
     let mut builder = SmartClient::builder(adapter.clone())
         .client_id(&client_id)
@@ -151,7 +289,7 @@ fn resolve(args: args::Args) -> Result<Context, String> {
             .host_str()
             .unwrap_or("the FHIR server")
             .to_owned(),
-        Target::Payer(_) => adapter.display_name().to_owned(),
+        Target::Payer(_) | Target::Simulate(_) => adapter.display_name().to_owned(),
     };
     let tokens = args.tokens.unwrap_or_else(default_token_file);
     Ok(Context {
@@ -159,7 +297,7 @@ fn resolve(args: args::Args) -> Result<Context, String> {
         key: format!("{} {} {}", adapter.id(), adapter.fhir_base(), client_id),
         adapter,
         name,
-        directory_resources,
+        directory_resources: directory_entry.map(|p| p.resources),
         client,
         store: Arc::new(TokenFile::new(tokens)),
         out,
@@ -167,10 +305,11 @@ fn resolve(args: args::Args) -> Result<Context, String> {
         login_timeout: args.login_timeout,
         reauthorize: args.reauthorize,
         disconnect: args.disconnect,
+        simulated: None,
     })
 }
 
-fn with_hint(e: &smart_core::Error) -> String {
+fn with_hint(e: &patient_access::smart::Error) -> String {
     match e.hint() {
         Some(h) => format!("{e}\nhint: {h}"),
         None => e.to_string(),
@@ -284,8 +423,8 @@ async fn run(ctx: &Context) -> Result<(), Failure> {
 }
 
 fn needs_member(e: &(dyn StdError + Send + Sync + 'static)) -> bool {
-    e.downcast_ref::<smart_core::Error>()
-        .is_some_and(smart_core::Error::requires_reauthorization)
+    e.downcast_ref::<patient_access::smart::Error>()
+        .is_some_and(patient_access::smart::Error::requires_reauthorization)
 }
 
 async fn stored_version(ctx: &Context) -> Result<Option<u64>, Failure> {
@@ -331,7 +470,9 @@ async fn authorize(ctx: &Context, session: &Session) -> Result<(), Failure> {
             ctx.name
         );
     }
-    if ctx.open_browser && callback::open_in_browser(&request.url) {
+    if let Some(s) = &ctx.simulated {
+        s.sign_in(&request.url);
+    } else if ctx.open_browser && callback::open_in_browser(&request.url) {
         eprintln!("(Opened in your browser.)");
     }
     eprintln!(
@@ -377,7 +518,7 @@ async fn disconnect(ctx: &Context, session: &Session) -> Result<(), Failure> {
 }
 
 fn redact(url: &Url) -> String {
-    smart_core::url_policy::redact_url(url)
+    patient_access::smart::url_policy::redact_url(url)
 }
 
 /// The error, its causes, and the SDK's hint (which carries the payer adapter's explanation where it has one).
@@ -388,7 +529,7 @@ fn report(e: &(dyn StdError + Send + Sync + 'static)) {
         eprintln!("  caused by: {c}");
         cause = c.source();
     }
-    let Some(sdk) = e.downcast_ref::<smart_core::Error>() else {
+    let Some(sdk) = e.downcast_ref::<patient_access::smart::Error>() else {
         return;
     };
     // Payer-specific explanations (an odd gateway page, a known refusal) come through the same hint.

@@ -5,12 +5,14 @@
 //! time (from the payer's CapabilityStatement) needs one small marker type per name. The SDK could offer
 //! `search_type(name, params) -> SearchStream<Resource>` instead; until then, this macro writes the markers.
 
-use fhir_c4bb::Resource;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use smart_core::fhir::{FhirClient, FhirResource, SearchItem, SearchParams, SearchStream};
+use patient_access::fhir::Resource;
+use patient_access::smart::fhir::{
+    FhirClient, FhirResource, SearchItem, SearchParams, SearchStream,
+};
 
 /// A search's items, with the matches as plain [`Resource`]s.
-pub type Items = BoxStream<'static, smart_core::Result<SearchItem<Resource>>>;
+pub type Items = BoxStream<'static, patient_access::smart::Result<SearchItem<Resource>>>;
 
 /// Turns a typed search into one of plain resources.
 pub fn erase<T: FhirResource>(stream: SearchStream<T>, into: fn(T) -> Resource) -> Items {
@@ -48,7 +50,7 @@ macro_rules! by_name {
         }
 
         /// `GET {base}/{name}/{id}`; `None` for a name this example does not know.
-        pub async fn read(client: &FhirClient, name: &str, id: &str) -> Option<smart_core::Result<Resource>> {
+        pub async fn read(client: &FhirClient, name: &str, id: &str) -> Option<patient_access::smart::Result<Resource>> {
             Some(match name {
                 $(stringify!($read) => client.read::<marker::$read>(id).await.map(|m| m.0),)*
                 _ => return None,

@@ -17,10 +17,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-use smart_core::{
+use patient_access::smart::{
     Error, LeaseClaim, Result, StoredTokens, TokenSet, TokenStore, Version, async_trait,
 };
+use serde::{Deserialize, Serialize};
 
 /// How long a change waits for another process's lock before giving up (each holds it for one read and write).
 const LOCK_WAIT: Duration = Duration::from_secs(10);

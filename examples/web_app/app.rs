@@ -32,15 +32,15 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use fhir_c4bb::money::ClaimsTable;
-use fhir_c4bb::{ExplanationOfBenefit, Organization, Practitioner};
-use secrecy::SecretString;
-use smart_core::fhir::{EobQuery, FhirClient, FhirPool};
-use smart_core::{Error as SdkError, PayerAdapter, Session, SmartClient, TokenStore};
+use patient_access::Url;
+use patient_access::fhir::money::ClaimsTable;
+use patient_access::fhir::{ExplanationOfBenefit, Organization, Practitioner};
+use patient_access::smart::SecretString;
+use patient_access::smart::fhir::{EobQuery, FhirClient, FhirPool};
+use patient_access::smart::{Error as SdkError, PayerAdapter, Session, SmartClient, TokenStore};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use url::Url;
 
 use store::{Db, DbError, SqliteTokenStore, WebSession};
 use views::{ClaimsPage, PayerItem, Warning};
@@ -564,7 +564,11 @@ async fn claims(
     let (patient, eobs) = match (patient, eobs) {
         (Ok(p), Ok(e)) => (p, e),
         (Err(e), _) | (_, Err(e)) if e.requires_reauthorization() => {
-            return Ok(not_connected(Some(&e.to_string())));
+            tracing::info!(payer = %payer.key, error = %e, "the member must connect again");
+            return Ok(not_connected(Some(&format!(
+                "Your connection to {} has ended. Connect again to see your claims.",
+                payer.name
+            ))));
         }
         (Err(e), _) | (_, Err(e)) => return Err(PageError::sdk(payer, e)),
     };
@@ -776,12 +780,16 @@ impl IntoResponse for PageError {
                 "This sign-in link was already used, has expired, or was started in another browser.".to_owned(),
                 Some("Start again from your plans: choose Connect my insurer.".to_owned()),
             ),
+            // The member sees a sentence written for them; the SDK's message and hint, written for the app's
+            // developers, go to the log (below).
             PageError::Sdk { payer, error } => match &**error {
                 SdkError::AuthorizationDenied { .. } => (
                     StatusCode::FORBIDDEN,
                     format!("{payer} did not share your data"),
-                    error.to_string(),
-                    error.hint().map(str::to_owned),
+                    format!(
+                        "Sharing was declined at {payer}, or {payer} does not share data for your plan with apps."
+                    ),
+                    Some("To try again, choose Connect my insurer.".to_owned()),
                 ),
                 SdkError::StateMismatch
                 | SdkError::InvalidCallback(_)
@@ -789,14 +797,14 @@ impl IntoResponse for PageError {
                 | SdkError::PendingAuthorizationMismatch { .. } => (
                     StatusCode::BAD_REQUEST,
                     "This sign-in could not be verified".to_owned(),
-                    error.to_string(),
+                    "For your safety, this sign-in was not completed and nothing was shared.".to_owned(),
                     Some("Start again from your plans: choose Connect my insurer.".to_owned()),
                 ),
                 _ => (
                     StatusCode::BAD_GATEWAY,
                     format!("Could not reach {payer}"),
-                    error.to_string(),
-                    error.hint().map(str::to_owned),
+                    format!("{payer} did not answer as expected. Nothing was changed; try again in a few minutes."),
+                    None,
                 ),
             },
             PageError::Db(_) | PageError::Internal(_) => (
@@ -806,6 +814,10 @@ impl IntoResponse for PageError {
                 None,
             ),
         };
+        if let PageError::Sdk { payer, error } = &self {
+            // Secret-free by the SDK's contract: its messages and hints never carry tokens, codes or state.
+            tracing::warn!(%payer, error = %error, hint = error.hint().unwrap_or("-"), "SDK error shown to the member as {title:?}");
+        }
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         } else {

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `PATIENT_ACCESS_ADDR` | address to listen on | `127.0.0.1:3000` |
 //! | `PATIENT_ACCESS_PUBLIC_URL` | URL the browser reaches the app at (redirect URIs are `{it}callback/{payer}`) | `http://{ADDR}/` |
-//! | `PATIENT_ACCESS_DB` | the SQLite file | `target/web_app.sqlite3` |
+//! | `PATIENT_ACCESS_DB` | the SQLite file (tokens and sessions) | `patient-access-web-app.sqlite3` in the working directory |
 //! | `PATIENT_ACCESS_SIMULATORS` | `0` to leave the simulators out | on |
 //! | `PATIENT_ACCESS_<ID>_CLIENT_ID` | offer the real payer with adapter id `<ID>` (`AETNA_SANDBOX` for `aetna-sandbox`) | |
 //! | `PATIENT_ACCESS_<ID>_CLIENT_SECRET` | its client secret (omit for a public client) | |
@@ -24,15 +24,19 @@
 #[allow(dead_code)]
 mod app;
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use app::{Config, PayerConfig};
-use payer_quirks::simulator::{SimOptions, Simulator};
-use secrecy::SecretString;
-use url::Url;
+use patient_access::Url;
+use patient_access::payers::simulator::{SimOptions, Simulator};
+use patient_access::smart::SecretString;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The SQLite file in the working directory, unless `PATIENT_ACCESS_DB` names one.
+const DEFAULT_DATABASE: &str = "patient-access-web-app.sqlite3";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -61,6 +65,8 @@ async fn run() -> Result<(), BoxError> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,web_app=debug".into()),
         )
+        // Colours for a terminal only: a log file or a pipe gets plain text.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
 
     let addr: SocketAddr = env("ADDR")
@@ -71,12 +77,11 @@ async fn run() -> Result<(), BoxError> {
         Some(u) => Url::parse(&u)?,
         None => Url::parse(&format!("http://{}/", listener.local_addr()?))?,
     };
-    let database = env("DB").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/target/web_app.sqlite3"
-        ))
-    });
+    // Where the app is started, not inside the SDK's build folder: the database is the app's own data.
+    let database = match env("DB") {
+        Some(path) => PathBuf::from(path),
+        None => std::env::current_dir()?.join(DEFAULT_DATABASE),
+    };
 
     let mut payers = Vec::new();
     // Kept alive for as long as the app runs: a simulator stops when dropped.
@@ -139,8 +144,8 @@ async fn start_simulators(public_url: &Url) -> Result<Vec<(Simulator, PayerConfi
             app::callback_url(public_url, key)?,
         );
         let sim = match key {
-            "aetna" => payer_quirks::aetna::simulator::start(options).await?,
-            _ => payer_quirks::cigna::simulator::start(options).await?,
+            "aetna" => patient_access::payers::aetna::simulator::start(options).await?,
+            _ => patient_access::payers::cigna::simulator::start(options).await?,
         };
         let config = PayerConfig::new(key, sim.adapter(), sim.client_id())
             .name(name)
@@ -158,13 +163,13 @@ async fn start_simulators(public_url: &Url) -> Result<Vec<(Simulator, PayerConfi
 /// Every payer of the directory whose `PATIENT_ACCESS_<ID>_CLIENT_ID` is set.
 fn real_payers() -> Result<Vec<PayerConfig>, BoxError> {
     let mut payers = Vec::new();
-    for payer in payer_quirks::directory() {
+    for payer in patient_access::payers::directory() {
         for environment in &payer.environments {
             let var = environment.id.to_ascii_uppercase().replace('-', "_");
             let Some(client_id) = env(&format!("{var}_CLIENT_ID")) else {
                 continue;
             };
-            let found = payer_quirks::by_id(&environment.id)
+            let found = patient_access::payers::by_id(&environment.id)
                 .ok_or_else(|| format!("no adapter {}", environment.id))?;
             let mut config = PayerConfig::new(&environment.id, found.adapter, client_id);
             if let Some(secret) = env(&format!("{var}_CLIENT_SECRET")) {

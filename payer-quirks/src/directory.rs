@@ -23,6 +23,47 @@ pub struct EnvironmentInfo {
     pub fhir_base: Url,
 }
 
+/// How a developer gets credentials for a payer, from the public record: each answer ends with its confidence
+/// mark (`doc`: the payer said it; `code`: seen in working client code; `inf`: inferred; `unv`: unverified), and
+/// says "not documented publicly" where the record is silent. Sources: [`sources`](crate::sources).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Registration {
+    /// Where the payer's developer portal is.
+    pub portal: &'static str,
+    /// What registering an app involves: questionnaire, approval, production review.
+    pub process: &'static str,
+    /// Which redirect URIs it accepts.
+    pub redirect_uris: &'static str,
+    /// The test members its sandbox documents.
+    pub test_members: &'static str,
+    /// How long access lasts: token lifetimes, refresh, consent.
+    pub refresh: &'static str,
+}
+
+impl Registration {
+    /// The answers as labelled lines, each indented by `indent`, for a terminal or an error message.
+    ///
+    /// ```
+    /// let aetna = payer_quirks::by_id("aetna-sandbox").unwrap();
+    /// let text = aetna.payer.registration.lines("  ");
+    /// assert!(text.contains("developerportal.aetna.com"));
+    /// assert!(text.lines().all(|l| l.starts_with("  ")));
+    /// ```
+    pub fn lines(&self, indent: &str) -> String {
+        [
+            ("Portal", self.portal),
+            ("Registration", self.process),
+            ("Redirect URIs", self.redirect_uris),
+            ("Test members", self.test_members),
+            ("Access lasts", self.refresh),
+        ]
+        .iter()
+        .map(|(label, text)| format!("{indent}{label:<14} {text}\n"))
+        .collect()
+    }
+}
+
 /// A payer this crate knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -37,6 +78,8 @@ pub struct PayerInfo {
     pub resources: &'static [&'static str],
     /// Its quirks, one line each.
     pub quirks: &'static [&'static str],
+    /// How a developer gets credentials for it.
+    pub registration: Registration,
 }
 
 /// What [`by_id`] found: the adapter and what the directory knows about it.
@@ -58,6 +101,7 @@ struct Source {
     name: &'static str,
     resources: &'static [&'static str],
     quirks: &'static [&'static str],
+    registration: Registration,
     environments: fn() -> Vec<(Environment, PayerProfile)>,
 }
 
@@ -67,6 +111,7 @@ const SOURCES: &[Source] = &[
         name: "Aetna",
         resources: crate::aetna::RESOURCES,
         quirks: crate::aetna::QUIRKS,
+        registration: crate::aetna::REGISTRATION,
         environments: crate::aetna::environments,
     },
     Source {
@@ -74,6 +119,7 @@ const SOURCES: &[Source] = &[
         name: "Cigna",
         resources: crate::cigna::RESOURCES,
         quirks: crate::cigna::QUIRKS,
+        registration: crate::cigna::REGISTRATION,
         environments: crate::cigna::environments,
     },
     Source {
@@ -81,6 +127,7 @@ const SOURCES: &[Source] = &[
         name: "UnitedHealthcare (Optum FLEX)",
         resources: crate::unitedhealthcare::RESOURCES,
         quirks: crate::unitedhealthcare::QUIRKS,
+        registration: crate::unitedhealthcare::REGISTRATION,
         environments: crate::unitedhealthcare::environments,
     },
     Source {
@@ -88,6 +135,7 @@ const SOURCES: &[Source] = &[
         name: "CMS Blue Button 2.0 (Medicare)",
         resources: crate::bluebutton::RESOURCES,
         quirks: crate::bluebutton::QUIRKS,
+        registration: crate::bluebutton::REGISTRATION,
         environments: crate::bluebutton::environments,
     },
     Source {
@@ -95,6 +143,7 @@ const SOURCES: &[Source] = &[
         name: "Humana",
         resources: crate::humana::RESOURCES,
         quirks: crate::humana::QUIRKS,
+        registration: crate::humana::REGISTRATION,
         environments: crate::humana::environments,
     },
     Source {
@@ -102,6 +151,7 @@ const SOURCES: &[Source] = &[
         name: "Elevance Health (Anthem, Wellpoint, ...)",
         resources: crate::elevance::RESOURCES,
         quirks: crate::elevance::QUIRKS,
+        registration: crate::elevance::REGISTRATION,
         environments: crate::elevance::environments,
     },
 ];
@@ -121,6 +171,7 @@ fn info(source: &Source, profiles: &[(Environment, PayerProfile)]) -> PayerInfo 
             .collect(),
         resources: source.resources,
         quirks: source.quirks,
+        registration: source.registration,
     }
 }
 
@@ -200,6 +251,26 @@ mod tests {
             assert!(!payer.quirks.is_empty() && !payer.resources.is_empty());
             for env in &payer.environments {
                 assert!(seen.insert(env.id.clone()), "duplicate id {}", env.id);
+                let r = payer.registration;
+                for answer in [
+                    r.portal,
+                    r.process,
+                    r.redirect_uris,
+                    r.test_members,
+                    r.refresh,
+                ] {
+                    // Every answer carries its confidence mark, or says the record is silent.
+                    assert!(
+                        [
+                            "(doc)", "(code)", "(inf)", "(unv)", "doc)", "code)", "inf)", "unv)"
+                        ]
+                        .iter()
+                        .any(|m| answer.ends_with(m))
+                            || answer.contains("not documented publicly"),
+                        "{}: {answer}",
+                        payer.key
+                    );
+                }
                 assert!(env.id.starts_with(payer.key), "{}", env.id);
                 assert_eq!(env.fhir_base.scheme(), "https", "{}", env.id);
                 let found = by_id(&env.id).unwrap();

@@ -101,9 +101,12 @@
 //!         AudPolicy::Omit
 //!     }
 //!
-//!     // Members of employer plans are refused at login; say so instead of a bare `access_denied`.
-//!     fn explain_oauth_error(&self, error: &str, _description: Option<&str>) -> Option<String> {
-//!         (error == "access_denied").then(|| "Acme shares data for its Medicare and Medicaid plans only".into())
+//!     // Members of employer plans are refused at login; say so instead of a bare `access_denied`. Match the
+//!     // description too: a member who clicks Deny is also `access_denied`, and the hint must not blame the plan.
+//!     fn explain_oauth_error(&self, error: &str, description: Option<&str>) -> Option<String> {
+//!         let ineligible = description.is_some_and(|d| d.contains("not eligible"));
+//!         (error == "access_denied" && ineligible)
+//!             .then(|| "Acme shares data for its Medicare and Medicaid plans only".into())
 //!     }
 //! }
 //!
@@ -158,11 +161,14 @@ pub mod elevance;
 mod environment;
 pub mod humana;
 mod profile;
+pub mod sources;
 pub mod unitedhealthcare;
 
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
-pub use directory::{EnvironmentInfo, Found, PayerInfo, by_id, directory, markdown_table};
+pub use directory::{
+    EnvironmentInfo, Found, PayerInfo, Registration, by_id, directory, markdown_table,
+};
 pub use environment::Environment;
 pub use profile::{OAuthHint, PayerProfile, ResponseHint};

@@ -520,3 +520,146 @@ async fn the_simulator_stops_when_dropped() {
         .unwrap();
     assert!(client.get(&metadata).send().await.is_err());
 }
+
+/// The value of `attr="..."` in the first tag of `html` that contains `marker`, with `&amp;` decoded.
+fn attr_near(html: &str, marker: &str, attr: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {html}"));
+    let tag_start = html[..=at].rfind('<').unwrap();
+    let tag = &html[tag_start..tag_start + html[tag_start..].find('>').unwrap()];
+    let needle = format!("{attr}=\"");
+    let v = &tag[tag.find(&needle).unwrap() + needle.len()..];
+    v[..v.find('"').unwrap()].replace("&amp;", "&")
+}
+
+/// A member who mistypes their password gets the form again (with what went wrong, their username kept, and a
+/// way back to the app), can retry, or can cancel and land back at the app with `access_denied`.
+#[tokio::test]
+async fn a_wrong_password_shows_the_form_again_with_a_way_back_to_the_app() {
+    let sim = payer_quirks::bluebutton::simulator::start(SimOptions::default())
+        .await
+        .unwrap();
+    let config = discovery(
+        sim.fhir_base()
+            .join("fhir/.well-known/smart-configuration")
+            .unwrap(),
+    )
+    .await;
+    let authorize = config["authorization_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = sim.member().clone();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Follows same-origin redirects; returns the last response's status, URL and body, or the redirect away.
+    let follow = |mut url: Url| {
+        let client = client.clone();
+        let origin = sim.base_url().origin();
+        async move {
+            loop {
+                let resp = client.get(url.clone()).send().await.unwrap();
+                if resp.status().is_redirection() {
+                    let next = url
+                        .join(resp.headers()["location"].to_str().unwrap())
+                        .unwrap();
+                    if next.origin() != origin {
+                        return (resp.status().as_u16(), next, String::new());
+                    }
+                    url = next;
+                    continue;
+                }
+                return (resp.status().as_u16(), url, resp.text().await.unwrap());
+            }
+        }
+    };
+    let start = || authorize_url(&sim, &authorize, &[], "launch/patient patient/*.read");
+
+    let (status, page_url, page) = follow(start()).await;
+    assert_eq!(status, 200, "{page}");
+    let session = attr_near(&page, "name=\"session\"", "value");
+    let action = page_url.join(&attr_near(&page, "<form", "action")).unwrap();
+    let wrong = client
+        .post(action.clone())
+        .form(&[
+            ("session", session.as_str()),
+            ("username", member.username.as_str()),
+            ("password", "not-the-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let again = wrong.text().await.unwrap();
+    assert!(again.contains("data-login-error"), "{again}");
+    assert!(again.contains("did not match"), "{again}");
+    assert!(again.contains("<form"), "the form again: {again}");
+    assert_eq!(
+        attr_near(&again, "name=\"username\"", "value"),
+        member.username
+    );
+    assert!(
+        !again.contains("not-the-password"),
+        "the password is not echoed"
+    );
+    let cancel = attr_near(&again, "data-cancel", "href");
+
+    // The retry with the right password goes on to consent, in the same sign-in session.
+    let retry = client
+        .post(action.clone())
+        .form(&[
+            ("session", session.as_str()),
+            ("username", member.username.as_str()),
+            ("password", member.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(retry.status().is_redirection(), "{}", retry.status());
+    assert!(
+        retry.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("session="),
+        "to the consent page"
+    );
+
+    // A new sign-in, cancelled from the form after the wrong password: back at the app, with the state.
+    let (_, page_url, page) = follow(start()).await;
+    let session = attr_near(&page, "name=\"session\"", "value");
+    let again = client
+        .post(action)
+        .form(&[
+            ("session", session.as_str()),
+            ("username", member.username.as_str()),
+            ("password", "still-wrong"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cancel_here = attr_near(&again, "data-cancel", "href");
+    assert_ne!(cancel, cancel_here, "each sign-in session has its own link");
+    let (status, back, _) = follow(page_url.join(&cancel_here).unwrap()).await;
+    assert!((300..400).contains(&status), "{status}");
+    assert!(
+        back.as_str().starts_with(sim.redirect_uri().as_str()),
+        "{back}"
+    );
+    let pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();
+    assert!(
+        pairs.contains(&("error".into(), "access_denied".into())),
+        "{back}"
+    );
+    assert!(
+        pairs.contains(&("state".into(), "state-0123456789abcdef".into())),
+        "{back}"
+    );
+    assert_eq!(sim.counts().codes_issued, 0);
+}

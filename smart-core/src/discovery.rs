@@ -391,7 +391,8 @@ pub(crate) async fn discover(
 ) -> Result<SmartConfiguration> {
     let overrides = adapter.endpoint_overrides();
     let mut tried = Vec::new();
-    let mut reasons: Vec<String> = Vec::new();
+    // (URL, why) per place tried; joined into one short reason at the end.
+    let mut reasons: Vec<(String, String)> = Vec::new();
 
     let mut attempt = |url: &Url, outcome: std::result::Result<Partial, String>, source| {
         tried.push(redact_url(url));
@@ -403,7 +404,7 @@ pub(crate) async fn discover(
             Ok(cfg) => Some(cfg),
             Err(reason) => {
                 tracing::debug!(url = %redact_url(url), %reason, "discovery source unusable");
-                reasons.push(format!("{}: {reason}", redact_url(url)));
+                reasons.push((redact_url(url), reason));
                 None
             }
         }
@@ -468,17 +469,31 @@ pub(crate) async fn discover(
                 );
                 return Ok(cfg);
             }
-            Err(reason) => reasons.push(format!("endpoint overrides: {reason}")),
+            Err(reason) => reasons.push(("endpoint overrides".into(), reason)),
         }
     }
 
-    if reasons.is_empty() {
-        reasons.push("the adapter names no place to look".into());
-    }
     Err(Error::Discovery {
-        reason: reasons.join("; "),
+        reason: summarize(&reasons),
         tried,
     })
+}
+
+/// One line naming each place once: `could not connect: URL, URL` when every place failed the same way,
+/// else `URL: why; URL: why`.
+fn summarize(reasons: &[(String, String)]) -> String {
+    match reasons {
+        [] => "the adapter names no place to look".into(),
+        [(_, first), rest @ ..] if !rest.is_empty() && rest.iter().all(|(_, why)| why == first) => {
+            let places: Vec<&str> = reasons.iter().map(|(url, _)| url.as_str()).collect();
+            format!("{first}: {}", places.join(", "))
+        }
+        _ => reasons
+            .iter()
+            .map(|(url, why)| format!("{url}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
 }
 
 /// GETs `url` and returns its JSON body, or why it is unusable (a short reason for [`Error::Discovery`]).
@@ -499,9 +514,13 @@ async fn fetch_json(
             .get(current.clone())
             .timeout(timeout)
             .header(reqwest::header::ACCEPT, accept);
+        // The reason is shown next to the URL: a transport failure says what happened, not the URL again.
         let received = http::send(http, request, Stage::Discovery, max_body)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match e {
+                Error::Transport { kind, .. } => kind.to_string(),
+                other => other.to_string(),
+            })?;
         if !received.status.is_redirection() {
             break received;
         }

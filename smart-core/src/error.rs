@@ -78,9 +78,10 @@ pub enum Error {
 
     // ---- Discovery ------------------------------------------------------------------------------------------
     /// No usable SMART configuration was found at any of the places tried.
-    #[error("SMART discovery failed: {reason} (tried: {})", tried.join(", "))]
+    #[error("SMART discovery failed: {reason}")]
     Discovery {
-        /// What went wrong at each place tried (`"{url}: {why}"`, joined with `"; "`).
+        /// What went wrong, naming each place tried once: `"{url}: {why}"` joined with `"; "`, or `"{why}: {url},
+        /// {url}"` when every place failed the same way.
         reason: String,
         /// Every URL tried, in order.
         tried: Vec<String>,
@@ -465,6 +466,10 @@ impl Error {
             Error::StoreConflict => {
                 Some("another worker refreshed first: reload the tokens from the store and retry")
             }
+            Error::Discovery { .. } => Some(
+                "check that the URL is the FHIR base (the address whose /metadata answers with a CapabilityStatement), \
+                 that the server is up, and that this machine can reach it",
+            ),
             Error::InsecureUrl { .. } => {
                 Some("use an https:// URL; plain http is allowed only on 127.0.0.1/localhost")
             }

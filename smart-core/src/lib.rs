@@ -160,8 +160,8 @@
 //!
 //! - PKCE S256 on every authorization (RFC 7636); `state` carries 256 bits from a CSPRNG and is compared in
 //!   constant time.
-//! - Client secrets, tokens, codes and verifiers are [`secrecy`] types; no `Debug` or `Display` output of this
-//!   crate contains one, and no error keeps the body of a successful token response.
+//! - Client secrets, tokens, codes and verifiers are [`secrecy`](https://docs.rs/secrecy/0.10) types; no `Debug`
+//!   or `Display` output of this crate contains one, and no error keeps the body of a successful token response.
 //! - HTTPS everywhere except loopback ([`url_policy`]); the token endpoint's redirects are never followed;
 //!   response bodies are read with a size cap ([`SmartClientBuilder::max_body_bytes`]).
 //! - Claims in id tokens and JWT access tokens are read **without checking signatures**, only to find the

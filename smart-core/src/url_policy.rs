@@ -14,14 +14,20 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Fails with [`Error::InsecureUrl`] unless `url` is HTTPS, or HTTP on a loopback host.
+/// Fails with [`Error::InsecureUrl`] for plain HTTP off loopback, and with [`Error::Config`] for a scheme other
+/// than `https` or `http`.
 pub fn require_secure(url: &Url) -> Result<()> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
-        _ => Err(Error::InsecureUrl {
+        "http" => Err(Error::InsecureUrl {
             url: redact_url(url),
         }),
+        // Not a weaker HTTP: a scheme this SDK does not speak at all.
+        scheme => Err(Error::Config(format!(
+            "unsupported URL scheme `{scheme}:` in {}: use https:// (or http:// on 127.0.0.1/localhost)",
+            redact_url(url)
+        ))),
     }
 }
 
@@ -52,6 +58,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_scheme_other_than_http_is_unsupported_not_insecure() {
+        for other in [
+            "ftp://127.0.0.1/",
+            "ftp://fhir.example.org/r4",
+            "file:///etc/fhir",
+        ] {
+            match parse_secure_url(other) {
+                Err(Error::Config(message)) => {
+                    assert!(message.contains("unsupported URL scheme"), "{message}");
+                    assert!(!message.contains("insecure"), "{message}");
+                }
+                other_result => panic!("{other}: {other_result:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn https_and_loopback_http_are_allowed_plain_http_elsewhere_is_not() {
         for ok in [
             "https://payer.example/fhir",
@@ -61,11 +84,7 @@ mod tests {
         ] {
             assert!(parse_secure_url(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "http://payer.example/fhir",
-            "http://10.0.0.1/fhir",
-            "ftp://127.0.0.1/",
-        ] {
+        for bad in ["http://payer.example/fhir", "http://10.0.0.1/fhir"] {
             assert!(
                 matches!(parse_secure_url(bad), Err(Error::InsecureUrl { .. })),
                 "{bad}"

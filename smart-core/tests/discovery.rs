@@ -193,6 +193,40 @@ async fn all_missing_is_a_discovery_error_listing_what_was_tried() {
     assert!(err.to_string().contains("/fhir/metadata"), "{err}");
 }
 
+/// A FHIR base nobody listens on: one short line that names each place once, and a hint about the URL.
+#[tokio::test]
+async fn an_unreachable_server_is_reported_once_per_place_with_a_hint() {
+    let server = MockServer::start().await;
+    let mut adapter = TestAdapter::new(&server);
+    // A port that was free a moment ago: connections are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    adapter.fhir_base = Url::parse(&format!("http://127.0.0.1:{port}/fhir")).unwrap();
+    let err = builder(adapter, None)
+        .build()
+        .unwrap()
+        .discover()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Discovery { .. }), "{err:?}");
+    let text = err.to_string();
+    let smart = format!("http://127.0.0.1:{port}/fhir/.well-known/smart-configuration");
+    let metadata = format!("http://127.0.0.1:{port}/fhir/metadata");
+    assert_eq!(
+        text,
+        format!("SMART discovery failed: could not connect: {smart}, {metadata}")
+    );
+    assert_eq!(text.matches(&smart).count(), 1, "{text}");
+    assert!(
+        err.hint().unwrap().contains("FHIR base"),
+        "{:?}",
+        err.hint()
+    );
+}
+
 #[tokio::test]
 async fn malformed_discovery_json_and_missing_fields_are_reported() {
     let server = MockServer::start().await;

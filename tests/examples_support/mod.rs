@@ -105,6 +105,16 @@ impl Running {
         Self::spawn(name, args, env, true)
     }
 
+    /// Starts `name` with no input, in the working directory `dir`.
+    pub fn start_in(name: &str, args: &[&str], env: &[(&str, &str)], dir: &Path) -> Self {
+        Self::spawn_in(name, args, env, false, Some(dir))
+    }
+
+    /// Kills the example (one that serves until stopped) and returns what it printed.
+    pub fn stop(mut self) -> Output {
+        self.kill_and_collect()
+    }
+
     /// Types `line` and Enter on the example's stdin.
     pub fn type_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("started with start_interactive");
@@ -113,7 +123,20 @@ impl Running {
     }
 
     fn spawn(name: &str, args: &[&str], env: &[(&str, &str)], interactive: bool) -> Self {
+        Self::spawn_in(name, args, env, interactive, None)
+    }
+
+    fn spawn_in(
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        interactive: bool,
+        dir: Option<&Path>,
+    ) -> Self {
         let mut command = Command::new(example(name));
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
         command
             .args(args)
             .stdin(if interactive {

@@ -20,14 +20,18 @@
 //! developer portal. Narrow scopes work (`launch/patient patient/*.read`); `openid` is accepted but no id token
 //! comes back, so the member's id is the token response's `patient`.
 //!
-//! Sources and confidence: `shared/PAYERS.md` §1 (`skin=skin13`, the header with a space and the `null` page come
-//! from an integration report that no public source corroborates).
+//! Sources and confidence: [`PAYERS.md`](crate::sources) §1 (`skin=skin13`, the header with a space and the
+//! `null` page come from an integration report that no public source corroborates).
+//!
+//! Getting credentials (portal, registration, redirect URIs, test members, how long access lasts):
+//! [`REGISTRATION`].
 
 use std::time::Duration;
 
 use smart_core::{AudPolicy, ClientAuth, PriorAuthSearch, RatePolicy};
 use url::Url;
 
+use crate::directory::Registration;
 use crate::environment::{Environment, Place};
 use crate::profile::{OAuthHint, PayerProfile, ResponseHint, join, strings};
 
@@ -38,6 +42,10 @@ pub mod simulator;
 pub const KEY: &str = "aetna";
 
 /// Published URLs of one Aetna environment. Defaults only: discovery at run time wins.
+#[cfg_attr(
+    not(feature = "simulator"),
+    allow(dead_code, reason = "the endpoints are served by the simulators")
+)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Urls {
     /// The auth root: `aud`, and where `.well-known/smart-configuration` is served.
@@ -114,6 +122,18 @@ pub fn production() -> PayerProfile {
     profile(Environment::Production, Place::REAL)
 }
 
+/// How a developer gets credentials for this payer (sources: [`sources`](crate::sources)).
+pub const REGISTRATION: Registration = Registration {
+    portal: "https://developerportal.aetna.com (doc)",
+    process: "register the app and subscribe it to the Patient Access API product (without it: 401, or a login \
+              page saying `null`); questionnaire, approval time and production review: not documented publicly",
+    redirect_uris: "registered per app in the portal; Aetna redirects to the registered callback (doc); \
+                    HTTPS-only or localhost: not documented publicly",
+    test_members: "listed, with passwords, in https://developerportal.aetna.com/Aetna_TestMember_Data_V6.xls \
+                   (e.g. aetnaTestUser3) (code)",
+    refresh: "no refresh advertised (no offline_access); token lifetimes not documented publicly (inf)",
+};
+
 /// One line per quirk, for the directory and the README.
 pub const QUIRKS: &[&str] = &[
     "`aud` = auth root, not the FHIR base",
@@ -140,6 +160,10 @@ pub(crate) fn environments() -> Vec<(Environment, PayerProfile)> {
 pub fn adapter(env: Environment) -> PayerProfile {
     profile(env, Place::REAL)
 }
+
+/// Aetna's 429 body says "Assembly Rate Limit exceeded" or "Detected excessive traffic coming from this IP".
+const AETNA_RATE_LIMIT: &str = "Aetna rate-limits per IP address (\"Assembly Rate Limit exceeded\") and sends no \
+     Retry-After: lower the concurrency, spread members over time, and retry later.";
 
 pub(crate) fn profile(env: Environment, place: Place<'_>) -> PayerProfile {
     let u = urls(env);
@@ -178,14 +202,24 @@ pub(crate) fn profile(env: Environment, place: Place<'_>) -> PayerProfile {
         OAuthHint::new(
             "invalid_client",
             "Aetna authenticates the app with HTTP Basic (client_secret_basic) plus the PKCE verifier; client \
-             credentials in the form body are refused. Also check that the app is subscribed to the Patient Access \
-             product in Aetna's developer portal, and that sandbox credentials are not used in production.",
-        ),
+             credentials in the form body are refused.",
+        )
+        .when_description_contains("basic"),
+        OAuthHint::new(
+            "invalid_client",
+            "Aetna did not accept the client id and secret: check that they are this environment's (sandbox \
+             credentials do not work in production) and that the app is subscribed to the Patient Access product \
+             in Aetna's developer portal.",
+        )
+        .when_description_contains("authentication failed"),
+        // Aetna's wording for an ineligible member is not documented publicly: the hint fires only when the
+        // description speaks of eligibility, never for a member who clicked Deny (also `access_denied`).
         OAuthHint::new(
             "access_denied",
             "Aetna only lets members of government-program plans (Medicare Advantage, Medicaid, Exchange) and of \
              some fully insured commercial plans (CA, TN) share data; other members are refused. Not an app bug.",
-        ),
+        )
+        .when_description_contains("eligib"),
         OAuthHint::new(
             "invalid_request",
             "Aetna wants `aud` to be its auth root (e.g. https://vteapif1.aetna.com/fhirdemo), not the FHIR base, \
@@ -206,26 +240,26 @@ pub(crate) fn profile(env: Environment, place: Place<'_>) -> PayerProfile {
              base.",
         )
         .when_body_contains("No resources match requested URI"),
-        ResponseHint::status(
-            429,
-            "Aetna rate-limits per IP address (\"Assembly Rate Limit exceeded\") and sends no Retry-After: lower \
-             the concurrency, spread members over time, and retry later.",
-        ),
+        ResponseHint::status(429, AETNA_RATE_LIMIT).when_body_contains("rate limit"),
+        ResponseHint::status(429, AETNA_RATE_LIMIT).when_body_contains("excessive traffic"),
         ResponseHint::status(
             400,
             "Aetna rejects query parameters it does not list (for example `_format`, or `_count` together with \
              `_id`): send only the search parameters of its CapabilityStatement.",
-        ),
+        )
+        .when_body_contains("MSG_RESOURCE_ID_MISSING"),
         ResponseHint::status(
             406,
             "Aetna's API produces `application/json`, not `application/fhir+json`: send `Accept: \
              application/json`.",
-        ),
+        )
+        .when_body_contains("acceptable"),
         ResponseHint::status(
             401,
-            "Aetna answers 401 when the access token expired, when the token is from the other environment, or when \
-             the app has no active product subscription.",
-        ),
+            "Aetna answers 401 when the app has no active subscription to the Patient Access product (or the \
+             token is from the other environment): subscribe the app in Aetna's developer portal.",
+        )
+        .when_body_contains("subscri"),
         ResponseHint::body(
             "<status>",
             "Aetna's API gateway reports authorize-step errors as XML: usually a missing or unknown client_id or \

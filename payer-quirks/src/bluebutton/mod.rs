@@ -11,10 +11,14 @@
 //! | `_lastUpdated` needs a comparison prefix (`ge`, `lt`, ...) | `400` | a hint |
 //! | scopes per resource (`patient/ExplanationOfBenefit.read`) | no wildcard advertised | per-resource default scopes |
 //!
-//! Sources: `shared/PAYERS.md` §4 (`CMSgov/bluebutton-web-server`).
+//! Sources: [`PAYERS.md`](crate::sources) §4 (`CMSgov/bluebutton-web-server`).
+//!
+//! Getting credentials (portal, registration, redirect URIs, test members, how long access lasts):
+//! [`REGISTRATION`].
 
 use smart_core::AudPolicy;
 
+use crate::directory::Registration;
 use crate::environment::{Environment, Place};
 use crate::profile::{OAuthHint, PayerProfile, ResponseHint, strings};
 
@@ -25,6 +29,10 @@ pub mod simulator;
 pub const KEY: &str = "bluebutton";
 
 /// Published URLs of one Blue Button environment. Defaults only: discovery at run time wins.
+#[cfg_attr(
+    not(feature = "simulator"),
+    allow(dead_code, reason = "the endpoints are served by the simulators")
+)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Urls {
     pub fhir_base: &'static str,
@@ -59,6 +67,17 @@ pub(crate) fn urls(env: Environment) -> Urls {
 
 /// Resource types Blue Button serves.
 pub const RESOURCES: &[&str] = &["Patient", "Coverage", "ExplanationOfBenefit"];
+
+/// How a developer gets credentials for this payer (sources: [`sources`](crate::sources)).
+pub const REGISTRATION: Registration = Registration {
+    portal: "the sandbox at https://sandbox.bluebutton.cms.gov (its registration pages are not in our sources) (code)",
+    process: "each app has a data-access type: one-time apps cannot refresh, 13-month and research apps can \
+              (code); production review: not documented publicly",
+    redirect_uris: "must match a registered URI (code); HTTPS-only or localhost: not documented publicly",
+    test_members: "sandbox users named BBUser##### (code)",
+    refresh: "access tokens last 1 hour; refresh tokens rotate, for 13-month and research apps only; the grant \
+              ends after 13 months at most (code)",
+};
 
 /// One line per quirk, for the directory and the README.
 pub const QUIRKS: &[&str] = &[

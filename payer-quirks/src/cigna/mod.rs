@@ -10,11 +10,15 @@
 //! | several Patient records per member (`ifp-`, `c16-`, `esi-` prefixes) | duplicates | read `Patient/{id}` for the token's id |
 //! | unknown references answer `500` (HAPI-2001) instead of `404` | looks like an outage, and is retried | a hint: treat as not found; not retried |
 //!
-//! `Patient/$everything` works (one page). Sources: `shared/PAYERS.md` §2 (the cookie is from an integration
+//! `Patient/$everything` works (one page). Sources: [`PAYERS.md`](crate::sources) §2 (the cookie is from an integration
 //! report; no public source corroborates it).
+//!
+//! Getting credentials (portal, registration, redirect URIs, test members, how long access lasts):
+//! [`REGISTRATION`].
 
 use smart_core::{AudPolicy, PatientIdSource};
 
+use crate::directory::Registration;
 use crate::environment::{Environment, Place};
 use crate::profile::{OAuthHint, PayerProfile, ResponseHint, join, strings};
 
@@ -84,6 +88,15 @@ pub fn sandbox() -> PayerProfile {
 pub fn production() -> PayerProfile {
     profile(Environment::Production, Place::REAL)
 }
+
+/// How a developer gets credentials for this payer (sources: [`sources`](crate::sources)).
+pub const REGISTRATION: Registration = Registration {
+    portal: "not documented publicly (the sandbox is Cigna's `v1-devportal` deployment) (code)",
+    process: "questionnaire, approval time and production review: not documented publicly",
+    redirect_uris: "must match the registered one exactly (unv); HTTPS-only or localhost: not documented publicly",
+    test_members: "syntheticuser01 to syntheticuser10; the consent page needs its terms checkbox ticked (code)",
+    refresh: "offline_access is requested, so refresh is expected; lifetimes not documented publicly (inf)",
+};
 
 /// One line per quirk, for the directory and the README.
 pub const QUIRKS: &[&str] = &[

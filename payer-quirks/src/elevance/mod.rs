@@ -10,10 +10,14 @@
 //! | gateway errors as non-FHIR JSON (`{"status_code", "status": "failed", ...}`) | unreadable errors | hints for them |
 //! | consent lasts 90 days | access ends | a hint |
 //!
-//! Sources: `shared/PAYERS.md` §6.
+//! Sources: [`PAYERS.md`](crate::sources) §6.
+//!
+//! Getting credentials (portal, registration, redirect URIs, test members, how long access lasts):
+//! [`REGISTRATION`].
 
 use smart_core::AudPolicy;
 
+use crate::directory::Registration;
 use crate::environment::{Environment, Place};
 use crate::profile::{OAuthHint, PayerProfile, ResponseHint, strings};
 
@@ -100,7 +104,15 @@ impl Brand {
 
 const SANDBOX_HOST: &str = "https://sbx.totalview.healthos.elevancehealth.com";
 const PRODUCTION_HOST: &str = "https://totalview.healthos.elevancehealth.com";
+#[cfg_attr(
+    not(feature = "simulator"),
+    allow(dead_code, reason = "served by the simulator")
+)]
 pub(crate) const AUTHORIZE_PATH: &str = "/oauth2.code/registered/api/v1/authorize";
+#[cfg_attr(
+    not(feature = "simulator"),
+    allow(dead_code, reason = "served by the simulator")
+)]
 pub(crate) const TOKEN_PATH: &str = "/client.oauth2/registered/api/v1/token";
 
 /// The FHIR base path of a brand (`Sandbox` for the sandbox).
@@ -121,6 +133,16 @@ pub const RESOURCES: &[&str] = &[
     "Observation",
     "Procedure",
 ];
+
+/// How a developer gets credentials for this payer (sources: [`sources`](crate::sources)).
+pub const REGISTRATION: Registration = Registration {
+    portal: "sandbox registration at https://sbx.totalview.healthos.elevancehealth.com/registration/sandbox/login \
+             (code)",
+    process: "questionnaire, approval time and production review: not documented publicly",
+    redirect_uris: "not documented publicly",
+    test_members: "not documented publicly",
+    refresh: "production consent lasts 90 days, then the member must consent again (doc)",
+};
 
 /// One line per quirk, for the directory and the README.
 pub const QUIRKS: &[&str] = &[
@@ -199,18 +221,27 @@ pub(crate) fn profile(env: Environment, segment: &str, place: Place<'_>) -> Paye
     p.oauth_hints = vec![
         OAuthHint::new(
             "invalid_request",
-            "Elevance requires PKCE (S256) and `aud` equal to the brand's FHIR base without a trailing slash.",
-        ),
+            "Elevance requires PKCE (S256) on every authorization since 2025-11-21.",
+        )
+        .when_description_contains("code_challenge"),
+        OAuthHint::new(
+            "invalid_request",
+            "Elevance wants `aud` equal to the brand's FHIR base without a trailing slash.",
+        )
+        .when_description_contains("aud"),
+        // A refused refresh token, not a refused authorization code (also `invalid_grant`).
         OAuthHint::new(
             "invalid_grant",
             "Elevance consents last 90 days: after that the member must authorize again.",
-        ),
+        )
+        .when_description_contains("refresh token"),
     ];
     p.response_hints = vec![
         ResponseHint::status(
             406,
             "Elevance wants `Accept: application/json+fhir` (the legacy FHIR JSON type).",
-        ),
+        )
+        .when_body_contains("acceptable"),
         ResponseHint::body(
             "invalid_brand",
             "Elevance serves each brand at its own FHIR base and the member's consent covers only their brand's: \

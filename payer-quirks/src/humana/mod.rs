@@ -8,10 +8,14 @@
 //! | `$everything`: one Bundle, no `total`, a `self` link naming another patient id | paging code that trusts `self` | `next` links only are followed |
 //! | Akamai bot-manager cookies; automation may get `403` | blocked syncs | a hint |
 //!
-//! Sources: `shared/PAYERS.md` §5.
+//! Sources: [`PAYERS.md`](crate::sources) §5.
+//!
+//! Getting credentials (portal, registration, redirect URIs, test members, how long access lasts):
+//! [`REGISTRATION`].
 
 use smart_core::ClientAuth;
 
+use crate::directory::Registration;
 use crate::environment::{Environment, Place};
 use crate::profile::{OAuthHint, PayerProfile, ResponseHint, strings};
 
@@ -22,6 +26,10 @@ pub mod simulator;
 pub const KEY: &str = "humana";
 
 /// Published URLs of one Humana environment. Defaults only: discovery at run time wins.
+#[cfg_attr(
+    not(feature = "simulator"),
+    allow(dead_code, reason = "the endpoints are served by the simulators")
+)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Urls {
     pub fhir_base: &'static str,
@@ -65,6 +73,16 @@ pub const RESOURCES: &[&str] = &[
     "Observation",
     "Procedure",
 ];
+
+/// How a developer gets credentials for this payer (sources: [`sources`](crate::sources)).
+pub const REGISTRATION: Registration = Registration {
+    portal: "https://developers.humana.com (doc)",
+    process: "questionnaire, approval time and production review: not documented publicly",
+    redirect_uris: "the registered value is also required in the token request (doc); HTTPS-only or localhost: \
+                    not documented publicly",
+    test_members: "HUser00001 to HUser00020, password pattern in Humana's OAuth guide (doc)",
+    refresh: "access tokens 1 hour and refresh supported, per an unverified document; codes are single use (unv)",
+};
 
 /// One line per quirk, for the directory and the README.
 pub const QUIRKS: &[&str] = &[
@@ -137,17 +155,23 @@ pub(crate) fn profile(env: Environment, place: Place<'_>) -> PayerProfile {
         OAuthHint::new(
             "invalid_client",
             "Humana requires HTTP Basic client authentication (base64 of client_id:client_secret) at its token \
-             endpoint; authorization codes are single use.",
-        ),
+             endpoint.",
+        )
+        .when_description_contains("basic"),
         OAuthHint::new(
             "invalid_scope",
             "Humana requires its non-standard `internal` scope besides the SMART scopes.",
-        ),
+        )
+        .when_description_contains("internal"),
     ];
-    p.response_hints = vec![ResponseHint::status(
-        403,
-        "Humana's CDN bot manager (Akamai) may block automated clients: keep cookies between requests, send a \
-         stable User-Agent, and slow down.",
-    )];
+    // Humana's own block page is not documented publicly; Akamai's standard one says "Access Denied".
+    p.response_hints = vec![
+        ResponseHint::status(
+            403,
+            "Humana's CDN bot manager (Akamai) may block automated clients: keep cookies between requests, send a \
+             stable User-Agent, and slow down.",
+        )
+        .when_body_contains("access denied"),
+    ];
     p
 }

@@ -237,20 +237,52 @@ impl Engine {
                 "<!doctype html><html><head></head><body></body></html>",
             );
         }
-        let sid = escape(sid.unwrap_or_default());
+        let sid = sid.unwrap_or_default();
+        // The "Cancel" link on the sign-in page: back to the app, as a member who gave up.
+        if req.param("cancel").is_some() {
+            lock(&self.state).sessions.remove(sid);
+            return self.error_redirect(
+                &session.redirect_uri,
+                "access_denied",
+                "The member cancelled the sign-in",
+                session.state.as_deref(),
+            );
+        }
+        self.login_form(StatusCode::OK, sid, "", None)
+    }
+
+    /// The sign-in form; after a failed attempt, with what went wrong and the username kept. It always has a way
+    /// back to the app, so a member who cannot sign in is never stuck on the payer's page.
+    fn login_form(
+        &self,
+        status: StatusCode,
+        sid: &str,
+        username: &str,
+        error: Option<&str>,
+    ) -> Response {
+        let error = error.map_or_else(String::new, |e| {
+            format!("<p role=\"alert\" data-login-error>{}</p>", escape(e))
+        });
         html_response(
-            StatusCode::OK,
+            status,
             &format!(
                 "<!doctype html><html><head><title>{name}: sign in</title></head><body>\
-                 <h1>{name}</h1><p>Sign in to share your health plan data.</p>\
+                 <h1>{name}</h1><p>Sign in to share your health plan data.</p>{error}\
                  <form method=\"post\" action=\"{action}\">\
                  <input type=\"hidden\" name=\"session\" value=\"{sid}\">\
-                 <label>Username <input type=\"text\" name=\"username\"></label>\
+                 <label>Username <input type=\"text\" name=\"username\" value=\"{username}\"></label>\
                  <label>Password <input type=\"password\" name=\"password\"></label>\
                  <input type=\"submit\" value=\"Sign in\">\
-                 </form></body></html>",
+                 </form>\
+                 <p><a href=\"{action}?session={sid_query}&amp;cancel=1\" data-cancel>Cancel and return to the app</a></p>\
+                 </body></html>",
                 name = escape(&self.cfg.payer_name),
                 action = escape(&self.cfg.login_path()),
+                sid = escape(sid),
+                sid_query = escape(
+                    &url::form_urlencoded::byte_serialize(sid.as_bytes()).collect::<String>()
+                ),
+                username = escape(username),
             ),
         )
     }
@@ -289,9 +321,12 @@ impl Engine {
             );
         }
         if username != self.cfg.username || password != self.cfg.password {
-            return html_response(
+            // The form again, not a dead end: the member can retry or go back to the app.
+            return self.login_form(
                 StatusCode::UNAUTHORIZED,
-                "<!doctype html><html><body><p>Invalid username or password.</p></body></html>",
+                sid.unwrap_or_default(),
+                username,
+                Some("That username and password did not match. Try again, or cancel and return to the app."),
             );
         }
         bump(&self.counters.logins);

@@ -9,10 +9,14 @@
 //!
 //! Optum announced moving from per-payer subdomains (`sandbox.authz.flex.optum.com`) to path-based URLs
 //! (`flex.optum.com/authz/{payer}`); the defaults here are the path-based ones, discovery decides.
-//! Sources: `shared/PAYERS.md` §3.
+//! Sources: [`PAYERS.md`](crate::sources) §3.
+//!
+//! Getting credentials (portal, registration, redirect URIs, test members, how long access lasts):
+//! [`REGISTRATION`].
 
 use smart_core::AudPolicy;
 
+use crate::directory::Registration;
 use crate::environment::{Environment, Place};
 use crate::profile::{OAuthHint, PayerProfile, ResponseHint, strings};
 
@@ -79,6 +83,17 @@ pub fn production() -> PayerProfile {
     profile(Environment::Production, Place::REAL)
 }
 
+/// How a developer gets credentials for this payer (sources: [`sources`](crate::sources)).
+pub const REGISTRATION: Registration = Registration {
+    portal: "Optum FLEX vendor portal, https://flex.optum.com/portal (doc)",
+    process: "a One Healthcare ID, an App Owner organisation attestation, then Register New App; sandbox and \
+              production are separate apps with a client id and a server-side secret (doc); approval time and \
+              production review: not documented publicly",
+    redirect_uris: "must match the registered one exactly (unv); HTTPS-only or localhost: not documented publicly",
+    test_members: "not documented publicly",
+    refresh: "no offline_access in its scope list; lifetimes not documented publicly",
+};
+
 /// One line per quirk, for the directory and the README.
 pub const QUIRKS: &[&str] = &[
     "no wildcard scopes (per-resource scopes)",
@@ -134,7 +149,8 @@ pub(crate) fn profile(env: Environment, place: Place<'_>) -> PayerProfile {
             "invalid_scope",
             "UnitedHealthcare rejects wildcard scopes such as patient/*.read: request one scope per resource \
              (patient/ExplanationOfBenefit.read, patient/Coverage.read, ...).",
-        ),
+        )
+        .when_description_contains("wildcard"),
         OAuthHint::new(
             "invalid_request",
             "UnitedHealthcare's redirect_uri must match the one registered in the Optum FLEX portal exactly.",

@@ -30,7 +30,8 @@ pub(crate) enum Start {
 /// Builds a search's first URL from the client and the member's patient id.
 pub(crate) type UrlForPatient = Box<dyn FnOnce(&FhirClient, &str) -> Result<Url> + Send>;
 
-/// The results of a search, page after page, as a [`Stream`] of [`SearchItem`]s.
+/// The results of a search, page after page, as a
+/// [`Stream`](https://docs.rs/futures/0.3/futures/stream/trait.Stream.html) of [`SearchItem`]s.
 ///
 /// Memory holds the page being drained and at most the next one, whatever the member's history: the next page
 /// is requested as soon as the current page's `next` link has arrived (see
