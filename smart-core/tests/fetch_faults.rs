@@ -207,11 +207,13 @@ async fn the_request_budget_is_not_spent_waiting_for_a_retry_that_cannot_fit() {
 #[tokio::test]
 async fn a_retry_after_of_u64_max_with_an_unbounded_max_backoff_ends_in_rate_limited_not_a_panic() {
     // `elapsed + wait` used to overflow (and panic) here: the server's wait, held to a `max_backoff` that does
-    // not bound it, added to the time already spent.
+    // not bound it, added to the time already spent (over a second, so that the seconds carry).
     let server = MockServer::start().await;
     Mock::given(path("/fhir/Patient/pat-1"))
         .respond_with(
-            ResponseTemplate::new(429).insert_header("retry-after", "18446744073709551615"),
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "18446744073709551615")
+                .set_delay(Duration::from_millis(1100)),
         )
         .expect(1)
         .mount(&server)
@@ -224,7 +226,7 @@ async fn a_retry_after_of_u64_max_with_an_unbounded_max_backoff_ends_in_rate_lim
         matches!(err, Error::RateLimited { attempts: 1, .. }),
         "{err:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(6));
 }
 
 #[tokio::test]
