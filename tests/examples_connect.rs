@@ -308,31 +308,49 @@ async fn with_a_redirect_uri_it_cannot_listen_on_connect_takes_the_pasted_callba
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forged_callback_is_refused_and_nothing_is_saved() {
+async fn forged_callbacks_get_a_400_and_connect_keeps_waiting_for_the_real_one() {
     let setup = Setup::new("connect-forged").await;
     let mut run = setup.start();
     let authorize = Url::parse(&run.line_starting_with("AUTHORIZE_URL=").await).unwrap();
-    // Another site sends the browser to the callback with its own code and a state it made up.
-    let mut forged = setup.redirect.clone();
-    forged.set_query(Some("code=attacker-code&state=not-the-state"));
-    let page = reqwest::get(forged).await.unwrap();
-    assert_eq!(page.status(), 400);
+    // Another site sends the browser to the callback with its own code and a state it made up, or with an
+    // `error=` and no state at all (RFC 6749 §4.1.2.1: a real error response carries the state).
+    for query in [
+        "code=attacker-code&state=not-the-state",
+        "error=access_denied&error_description=forged",
+        "code=attacker-code",
+    ] {
+        let mut forged = setup.redirect.clone();
+        forged.set_query(Some(query));
+        let page = reqwest::get(forged).await.unwrap();
+        assert_eq!(page.status(), 400, "{query}");
+        assert!(
+            page.text().await.unwrap().contains("does not belong"),
+            "{query}"
+        );
+        assert_eq!(
+            setup.sim.counts().token_code_exchanges,
+            0,
+            "the forged code was never sent"
+        );
+        assert!(!setup.tokens().exists(), "nothing saved after {query}");
+    }
+    // connect is still listening: the member's real sign-in completes the run.
+    let callback = setup.sim.login(&authorize).await.unwrap();
+    let page = reqwest::get(callback).await.unwrap();
+    assert_eq!(page.status(), 200);
     let output = run.finish().await;
-    assert_eq!(output.status.code(), Some(1), "{output:#?}");
-    assert!(
-        output.stderr.contains("state does not match"),
+    output.assert_success();
+    assert_eq!(
+        output
+            .stderr
+            .matches("does not belong to this sign-in")
+            .count(),
+        3,
         "{}",
         output.stderr
     );
-    assert!(output.stderr.contains("hint: "), "{}", output.stderr);
-    assert_eq!(
-        setup.sim.counts().token_code_exchanges,
-        0,
-        "the code was never sent"
-    );
-    assert!(!setup.tokens().exists());
-    assert!(!setup.out().exists());
-    let _ = authorize;
+    assert_eq!(setup.sim.counts().token_code_exchanges, 1);
+    assert_export(&setup);
 }
 
 #[tokio::test]

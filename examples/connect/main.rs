@@ -331,7 +331,10 @@ async fn authorize(ctx: &Context, session: &Session) -> Result<(), Failure> {
         redact(ctx.client.redirect_uri())
     );
 
-    let callback = receiver.wait(ctx.login_timeout).await?;
+    // Only this sign-in's callback is taken: a stale tab's or a forged one (no or another state, `error=`
+    // included) is answered with a 400 page, and connect keeps waiting for the payer's redirect.
+    let belongs = |url: &str| request.pending.check_state(url).map_err(|e| e.to_string());
+    let callback = receiver.wait(ctx.login_timeout, &belongs).await?;
     let exchanged = ctx
         .client
         .exchange_code(&request.pending, &callback.url)
