@@ -640,24 +640,24 @@ async fn provider_names(
         .collect()
 }
 
-/// True when a state-changing request comes from the app's own pages: `Sec-Fetch-Site` (sent by every current
-/// browser), when present, must be `same-origin`, and `Origin` (sent on every POST by browsers), when present,
-/// must be the app's; a request with neither is refused too. A cross-site form, `fetch` or a sibling
-/// subdomain fails this even where `SameSite=Lax` would have let the cookie through.
+/// True when a state-changing request comes from the app's own pages. `Sec-Fetch-Site` (set by the browser, never
+/// by a page), when sent, must be `same-origin`; `Origin` must be the app's origin, except that it may be `null`
+/// next to `Sec-Fetch-Site: same-origin` (a page served with `Referrer-Policy: no-referrer`, as this app's are,
+/// posts `Origin: null` by the Fetch standard). A request with neither header is refused. A cross-site form,
+/// `fetch` or a sibling subdomain fails this even where `SameSite=Lax` would have let the cookie through.
 pub fn same_origin_post(headers: &HeaderMap, origin: &url::Origin) -> bool {
-    let site = headers.get("sec-fetch-site");
-    let from = headers.get(header::ORIGIN);
-    if site.is_none() && from.is_none() {
-        return false;
-    }
-    let site_ok = site.is_none_or(|v| v.as_bytes() == b"same-origin");
-    let origin_ok = from.is_none_or(|v| {
-        v.to_str()
+    let same_origin_fetch = match headers.get("sec-fetch-site") {
+        Some(site) if site.as_bytes() == b"same-origin" => true,
+        Some(_) => return false,
+        None => false,
+    };
+    match headers.get(header::ORIGIN).map(HeaderValue::as_bytes) {
+        None | Some(b"null") => same_origin_fetch,
+        Some(from) => std::str::from_utf8(from)
             .ok()
             .and_then(|o| Url::parse(o).ok())
-            .is_some_and(|u| u.origin() == *origin)
-    });
-    site_ok && origin_ok
+            .is_some_and(|u| u.origin() == *origin),
+    }
 }
 
 async fn disconnect(
@@ -806,6 +806,11 @@ mod tests {
         ]));
         assert!(with(&[("origin", "http://127.0.0.1:8080")]));
         assert!(with(&[("sec-fetch-site", "same-origin")]));
+        // What Chromium sends from a page served with Referrer-Policy: no-referrer.
+        assert!(with(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ]));
         for refused in [
             &[][..],
             &[("origin", "https://evil.example")],
