@@ -92,13 +92,15 @@ pub(crate) fn check_callback(
     let [code, state, iss, error, error_description, error_uri] = callback_params(callback)?;
     check_state(pending, state.as_deref())?;
     if let Some(error) = error {
-        let error = truncate(&error, 100);
-        let description = error_description.map(|d| truncate(&d, 500));
+        // Redacted like every other text that ends up in an error: a payer may echo the request in it.
+        let error = truncate(&crate::http::redact_secrets(&error), 100);
+        let description =
+            error_description.map(|d| truncate(&crate::http::redact_secrets(&d), 500));
         let payer_hint = adapter.explain_oauth_error(&error, description.as_deref());
         return Err(Error::AuthorizationDenied {
             error,
             description,
-            uri: error_uri.map(|u| truncate(&u, 500)),
+            uri: error_uri.map(|u| truncate(&crate::http::redact_secrets(&u), 500)),
             payer_hint,
         });
     }

@@ -219,8 +219,9 @@ impl TokenCall<'_> {
         let description = doc
             .get("error_description")
             .and_then(Value::as_str)
-            .map(|d| http::redact_secrets(&truncate(d, 300)));
-        let error = truncate(error, 100);
+            .map(|d| truncate(&http::redact_secrets(d), 300));
+        // The code is the server's text too: some echo the request in it.
+        let error = truncate(&http::redact_secrets(error), 100);
         let payer_hint = self
             .adapter
             .explain_oauth_error(&error, description.as_deref());
