@@ -261,7 +261,8 @@ fn settle(
         // The writer failed: nothing can be committed.
         Err(other) => return Err(other),
     };
-    if !e.requires_reauthorization() && !(is_refusal(&e) && progress.count == 0) {
+    let refused_outright = is_refusal(&e) && progress.count == 0;
+    if !(e.requires_reauthorization() || refused_outright) {
         incomplete.insert(name.to_owned());
     }
     fatal_or_note(e, name, failures)

@@ -43,6 +43,7 @@ impl<'a> Place<'a> {
     pub(crate) const REAL: Place<'static> = Place { origin: None };
 
     /// Every URL moved onto `origin` (scheme, host and port), paths kept.
+    #[cfg(feature = "simulator")]
     pub(crate) fn at(origin: &'a Url) -> Self {
         Place {
             origin: Some(origin),

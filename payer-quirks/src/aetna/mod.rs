@@ -38,6 +38,8 @@ pub mod simulator;
 pub const KEY: &str = "aetna";
 
 /// Published URLs of one Aetna environment. Defaults only: discovery at run time wins.
+// The endpoint URLs are read by the payer's simulator (feature `simulator`) only; discovery decides at run time.
+#[cfg_attr(not(feature = "simulator"), allow(dead_code))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Urls {
     /// The auth root: `aud`, and where `.well-known/smart-configuration` is served.

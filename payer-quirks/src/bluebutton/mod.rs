@@ -25,6 +25,8 @@ pub mod simulator;
 pub const KEY: &str = "bluebutton";
 
 /// Published URLs of one Blue Button environment. Defaults only: discovery at run time wins.
+// The endpoint URLs are read by the payer's simulator (feature `simulator`) only; discovery decides at run time.
+#[cfg_attr(not(feature = "simulator"), allow(dead_code))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Urls {
     pub fhir_base: &'static str,

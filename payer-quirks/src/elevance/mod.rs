@@ -100,7 +100,9 @@ impl Brand {
 
 const SANDBOX_HOST: &str = "https://sbx.totalview.healthos.elevancehealth.com";
 const PRODUCTION_HOST: &str = "https://totalview.healthos.elevancehealth.com";
+#[cfg(feature = "simulator")]
 pub(crate) const AUTHORIZE_PATH: &str = "/oauth2.code/registered/api/v1/authorize";
+#[cfg(feature = "simulator")]
 pub(crate) const TOKEN_PATH: &str = "/client.oauth2/registered/api/v1/token";
 
 /// The FHIR base path of a brand (`Sandbox` for the sandbox).

@@ -22,6 +22,8 @@ pub mod simulator;
 pub const KEY: &str = "humana";
 
 /// Published URLs of one Humana environment. Defaults only: discovery at run time wins.
+// The endpoint URLs are read by the payer's simulator (feature `simulator`) only; discovery decides at run time.
+#[cfg_attr(not(feature = "simulator"), allow(dead_code))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Urls {
     pub fhir_base: &'static str,
