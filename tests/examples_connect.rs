@@ -81,7 +81,13 @@ impl Setup {
     fn start_with(&self, extra: &[&str]) -> Running {
         let args = self.args(extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Running::start("connect", &args, &[(SECRET_ENV, SECRET)])
+        // Everything the SDK and connect record, at the most verbose level: still no secret (see
+        // `assert_never_printed`).
+        Running::start(
+            "connect",
+            &args,
+            &[(SECRET_ENV, SECRET), ("RUST_LOG", "trace")],
+        )
     }
 
     fn start(&self) -> Running {
@@ -486,7 +492,7 @@ async fn a_type_that_fails_part_way_keeps_its_previous_file_and_the_run_exits_pa
         page("ExplanationOfBenefit", &["eob-2"]),
     )
     .await;
-    let first = examples_support::run("connect", &args, &[]).await;
+    let first = examples_support::run("connect", &args, &[("RUST_LOG", "trace")]).await;
     first.assert_success();
     assert!(
         first.stderr.contains("now 0700"),
@@ -509,7 +515,7 @@ async fn a_type_that_fails_part_way_keeps_its_previous_file_and_the_run_exits_pa
         wiremock::ResponseTemplate::new(503).insert_header("retry-after", "0"),
     )
     .await;
-    let second = examples_support::run("connect", &args, &[]).await;
+    let second = examples_support::run("connect", &args, &[("RUST_LOG", "trace")]).await;
     assert_eq!(
         second.status.code(),
         Some(3),
@@ -546,7 +552,13 @@ async fn a_type_that_fails_part_way_keeps_its_previous_file_and_the_run_exits_pa
     );
     #[cfg(unix)]
     assert_private(&out);
-    assert!(!second.all().contains("partial-test-access-token"));
+    for run in [&first, &second] {
+        assert!(
+            run.stderr.contains("TRACE") || run.stderr.contains("DEBUG"),
+            "RUST_LOG=trace took effect"
+        );
+        assert!(!run.all().contains("partial-test-access-token"));
+    }
 
     // Third run: the payer is back; the type completes and the run exits 0.
     mount_fhir(
@@ -556,7 +568,7 @@ async fn a_type_that_fails_part_way_keeps_its_previous_file_and_the_run_exits_pa
         page("ExplanationOfBenefit", &["eob-2"]),
     )
     .await;
-    let third = examples_support::run("connect", &args, &[]).await;
+    let third = examples_support::run("connect", &args, &[("RUST_LOG", "trace")]).await;
     third.assert_success();
     assert_eq!(
         ids(&ndjson(&out, "ExplanationOfBenefit")),

@@ -184,6 +184,10 @@ pub mod token_source;
 pub mod tokens;
 pub mod url_policy;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use adapter::{
     AudPolicy, ClientAuth, CoverageSearch, EndpointOverrides, PatientIdSource, PayerAdapter,
     RatePolicy, Standard, TokenRequestFormat,

@@ -134,11 +134,21 @@ impl TokenCall<'_> {
         let received = self
             .post(params, self.adapter.token_request_format())
             .await?;
-        let doc = self.json_object(&received)?;
+        self.answer(&received, requested_scopes)
+    }
+
+    /// What a token endpoint's answer (any status) becomes: the tokens, an OAuth error, or an unexpected
+    /// response. The fuzz target `token_response` drives this (see `crate::__fuzz`).
+    pub(crate) fn answer(
+        &self,
+        received: &Received,
+        requested_scopes: &[String],
+    ) -> Result<TokenSet> {
+        let doc = self.json_object(received)?;
         if !received.status.is_success()
             || (doc.get("error").is_some() && doc.get("access_token").is_none())
         {
-            return Err(self.oauth_error(&received, &doc));
+            return Err(self.oauth_error(received, &doc));
         }
         parse_token_response(doc, requested_scopes)
     }
