@@ -32,7 +32,11 @@ fuzz_target!(|data: &[u8]| {
         (Ok(code), Ok(())) => assert!(!code.expose_secret().is_empty()),
         (Ok(_), Err(e)) => panic!("the full check passed, the state check refused: {e}"),
         (Err(full), Err(only)) => {
-            assert_eq!(full.to_string(), only.to_string(), "the two checks disagree");
+            assert_eq!(
+                full.to_string(),
+                only.to_string(),
+                "the two checks disagree"
+            );
         }
         (Err(e), Ok(())) => assert!(
             !matches!(e, Error::StateMismatch),
