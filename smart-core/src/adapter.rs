@@ -244,6 +244,14 @@ pub trait PayerAdapter: Send + Sync + std::fmt::Debug {
         .collect()
     }
 
+    /// Which scope syntax the SDK requests when the app did not choose its own scopes:
+    /// [`ScopeForm::Auto`](crate::ScopeForm::Auto) (the default) picks v2 when discovery advertises
+    /// `permission-v2` or a v2 scope, else v1, and rewrites [`default_scopes`](Self::default_scopes) in that form.
+    /// Pin [`ScopeForm::V1`](crate::ScopeForm::V1) for a payer that advertises v2 but refuses it.
+    fn scope_form(&self) -> crate::ScopeForm {
+        crate::ScopeForm::Auto
+    }
+
     /// Where to find the member's Patient id.
     fn patient_id_source(&self) -> PatientIdSource {
         PatientIdSource::TokenResponse

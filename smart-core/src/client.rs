@@ -46,6 +46,8 @@ struct Inner {
     client_secret: Option<SecretString>,
     redirect_uri: Url,
     scopes: Vec<String>,
+    /// True when the app chose the scopes (they are then sent as given, whatever discovery says).
+    scopes_chosen: bool,
     http: reqwest::Client,
     timeout: Duration,
     max_body_bytes: usize,
@@ -216,6 +218,7 @@ impl SmartClientBuilder {
         if self.max_body_bytes == 0 {
             return Err(Error::Config("max_body_bytes must be positive".into()));
         }
+        let scopes_chosen = self.scopes.is_some();
         let scopes = self.scopes.unwrap_or_else(|| self.adapter.default_scopes());
         let http = match self.http {
             Some(h) => h,
@@ -244,6 +247,7 @@ impl SmartClientBuilder {
                 client_secret: self.client_secret,
                 redirect_uri,
                 scopes,
+                scopes_chosen,
                 http,
                 timeout: self.timeout,
                 max_body_bytes: self.max_body_bytes,
@@ -325,7 +329,8 @@ impl SmartClient {
         &self.inner.redirect_uri
     }
 
-    /// The scopes requested on authorize.
+    /// The scopes the app chose, else the adapter's defaults as written (v1). What is actually requested may be
+    /// their v2 form: see [`PendingAuthorization::scopes`] and [`PayerAdapter::scope_form`].
     pub fn scopes(&self) -> &[String] {
         &self.inner.scopes
     }
@@ -389,11 +394,16 @@ impl SmartClient {
                 "the payer does not advertise PKCE S256; sending it anyway (SMART requires it)"
             );
         }
+        let scopes = if self.inner.scopes_chosen {
+            self.inner.scopes.clone()
+        } else {
+            crate::scopes::in_form(&self.inner.scopes, adapter.scope_form().resolve(&cfg))
+        };
         let url = build_authorize_url(AuthorizeParams {
             endpoint: &cfg.authorization_endpoint,
             client_id: &self.inner.client_id,
             redirect_uri: &self.inner.redirect_uri,
-            scopes: &self.inner.scopes,
+            scopes: &scopes,
             state: &state,
             code_challenge: &code_challenge,
             aud: aud.as_deref(),
@@ -406,7 +416,7 @@ impl SmartClient {
                 state,
                 code_verifier,
                 redirect_uri: self.inner.redirect_uri.clone(),
-                scopes: self.inner.scopes.clone(),
+                scopes,
                 adapter_id: adapter.id().to_owned(),
                 created_at: SystemTime::now(),
             },
@@ -447,6 +457,13 @@ impl SmartClient {
                 &pending.scopes,
             )
             .await?;
+        tokens.not_granted = tokens.granted_scopes().missing(&pending.scopes);
+        if !tokens.not_granted.is_empty() {
+            tracing::warn!(
+                not_granted = %tokens.not_granted.join(" "),
+                "the payer granted fewer scopes than requested"
+            );
+        }
         if tokens.patient.is_none()
             && let PatientIdSource::Userinfo(url) = adapter.patient_id_source()
         {
@@ -530,6 +547,13 @@ impl SmartClient {
         if new.encounter.is_none() {
             new.encounter = tokens.encounter.clone();
         }
+        let mut not_granted = tokens.not_granted.clone();
+        for s in new.granted_scopes().missing(&tokens.scopes) {
+            if !not_granted.contains(&s) {
+                not_granted.push(s);
+            }
+        }
+        new.not_granted = not_granted;
         tracing::debug!(
             rotated = tokens
                 .refresh_token

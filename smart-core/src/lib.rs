@@ -185,6 +185,7 @@ pub mod error;
 pub mod fhir;
 pub(crate) mod http;
 mod pkce;
+pub mod scopes;
 mod serde_util;
 mod session;
 pub mod store;
@@ -207,6 +208,7 @@ pub use client::{
 pub use discovery::{DiscoverySource, SmartConfiguration};
 pub use error::{BodyExcerpt, Error, OutcomeIssue, Result, Stage, TransportKind};
 pub use fhir::{EobQuery, FhirClient, FhirPool, SearchItem, SearchStream};
+pub use scopes::{Permissions, ResourceScope, Scope, ScopeContext, ScopeForm, ScopeSet};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use session::{DisconnectOutcome, Session};
 pub use store::{LeaseClaim, MemoryTokenStore, StoredTokens, TokenStore, Version};

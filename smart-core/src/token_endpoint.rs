@@ -339,6 +339,7 @@ pub(crate) fn parse_token_response(
         expires_at,
         refresh_token,
         scopes,
+        not_granted: Vec::new(),
         patient,
         consent_expires_at,
         encounter,

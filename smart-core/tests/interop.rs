@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime};
 use oidc_server::{OidcServer, clients};
 use smart_core::{
     AudPolicy, AuthorizationRequest, ClientAuth, DiscoverySource, Error, ExposeSecret,
-    MemoryTokenStore, PayerAdapter, PendingAuthorization, Revocation, SecretString, SmartClient,
-    Standard, TokenSet, TokenStore,
+    MemoryTokenStore, PayerAdapter, PendingAuthorization, Revocation, ScopeForm, SecretString,
+    SmartClient, Standard, TokenSet, TokenStore,
 };
 use url::Url;
 
@@ -30,6 +30,7 @@ struct Tweaked {
     client_auth: ClientAuth,
     aud: AudPolicy,
     oauth_issuer: Option<Url>,
+    scope_form: ScopeForm,
 }
 
 impl Tweaked {
@@ -39,7 +40,13 @@ impl Tweaked {
             client_auth: ClientAuth::Auto,
             aud: AudPolicy::FhirBase,
             oauth_issuer: None,
+            scope_form: ScopeForm::Auto,
         }
+    }
+
+    fn scope_form(mut self, form: ScopeForm) -> Self {
+        self.scope_form = form;
+        self
     }
 
     fn client_auth(mut self, client_auth: ClientAuth) -> Self {
@@ -77,6 +84,10 @@ impl PayerAdapter for Tweaked {
 
     fn oauth_issuer(&self) -> Option<Url> {
         self.oauth_issuer.clone()
+    }
+
+    fn scope_form(&self) -> ScopeForm {
+        self.scope_form
     }
 }
 
@@ -139,17 +150,21 @@ async fn assert_usable_tokens(server: &OidcServer, tokens: &TokenSet) {
         tokens.refresh_token().is_some(),
         "offline_access was granted, so a refresh token: {tokens:?}"
     );
-    for scope in [
-        "openid",
-        "offline_access",
-        "launch/patient",
-        "patient/*.read",
-    ] {
+    for scope in ["openid", "offline_access", "launch/patient"] {
         assert!(
             tokens.scopes().iter().any(|s| s == scope),
             "granted scope {scope}: {tokens:?}"
         );
     }
+    // `/fhir` offers SMART v1 and v2; the SDK asked in v2 (patient/*.rs), and either form answers the question.
+    assert!(
+        tokens.granted_scopes().allows_read("ExplanationOfBenefit"),
+        "granted: {tokens:?}"
+    );
+    assert!(
+        tokens.scopes_not_granted().is_empty(),
+        "everything requested was granted: {tokens:?}"
+    );
     let expires_at = tokens.expires_at().expect("the server sends expires_in");
     let lifetime = expires_at
         .duration_since(SystemTime::now())
@@ -814,4 +829,96 @@ async fn the_server_exits_when_its_stdin_closes() {
         "the server did not exit on stdin EOF: {status:?}\n{}",
         server.log()
     );
+}
+
+// ---- Scopes negotiated from discovery ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn scope_form_follows_discovery_v1_only_v2_only_and_both() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::BASIC;
+    for (path, want, not) in [
+        ("/fhir-v1", "patient/*.read", "patient/*.rs"),
+        ("/fhir-v2", "patient/*.rs", "patient/*.read"),
+        ("/fhir", "patient/*.rs", "patient/*.read"),
+    ] {
+        let sdk = client(server, Tweaked::new(&server.url(path)), id, Some(pw));
+        let (request, callback) = authorize(server, &sdk).await;
+        let asked = query_param(&request.url, "scope").unwrap();
+        let asked: Vec<&str> = asked.split(' ').collect();
+        assert!(asked.contains(&want), "{path}: asked {asked:?}");
+        assert!(!asked.contains(&not), "{path}: asked {asked:?}");
+        assert!(request.pending.scopes().iter().any(|s| s == want));
+        let tokens = sdk
+            .exchange_code(&request.pending, callback.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}\n{}", server.log()));
+        assert!(
+            tokens.scopes().iter().any(|s| s == want),
+            "{path}: {tokens:?}"
+        );
+        assert!(tokens.granted_scopes().allows_read("Condition"), "{path}");
+        assert!(tokens.scopes_not_granted().is_empty(), "{path}: {tokens:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_v2_only_server_refuses_v1_scopes_pinned_by_the_adapter() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::BASIC;
+    let adapter = Tweaked::new(&server.url("/fhir-v2")).scope_form(ScopeForm::V1);
+    let sdk = client(server, adapter, id, Some(pw));
+    let (request, callback) = authorize(server, &sdk).await;
+    assert!(
+        request
+            .pending
+            .scopes()
+            .iter()
+            .any(|s| s == "patient/*.read")
+    );
+    match sdk.exchange_code(&request.pending, callback.as_str()).await {
+        Err(Error::AuthorizationDenied { error, .. }) => assert_eq!(error, "invalid_scope"),
+        other => panic!("expected invalid_scope, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn filtered_v2_grants_are_typed_and_missing_scopes_are_named() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::BASIC;
+    let requested = [
+        "openid",
+        "offline_access",
+        "launch/patient",
+        "patient/Observation.rs?category=laboratory",
+        "patient/Condition.rs",
+        "patient/Coverage.rs",
+    ];
+    let sdk = SmartClient::builder(Arc::new(Tweaked::new(&server.url("/fhir-v2"))))
+        .client_id(id)
+        .client_secret(SecretString::from(pw))
+        .redirect_uri(server.redirect_uri.as_str())
+        .unwrap()
+        .scopes(requested)
+        .build()
+        .unwrap();
+    let (_, tokens) = connect(server, &sdk).await;
+    let granted = tokens.granted_scopes();
+    assert!(granted.allows_read("Condition"), "{tokens:?}");
+    assert!(granted.allows_read_some("Observation"), "{tokens:?}");
+    assert!(!granted.allows_read("Observation"), "only laboratory ones");
+    assert!(!granted.allows_read_some("Coverage"));
+    assert_eq!(tokens.scopes_not_granted(), ["patient/Coverage.rs"]);
+    match tokens.require_scopes(&["patient/Condition.rs", "patient/Coverage.rs"]) {
+        Err(Error::ScopesNotGranted { missing, .. }) => {
+            assert_eq!(missing, ["patient/Coverage.rs"])
+        }
+        other => panic!("expected ScopesNotGranted, got {other:?}"),
+    }
 }

@@ -42,11 +42,29 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 /** A secret full of characters that RFC 6749 §2.3.1 form-encoding must escape inside a Basic header. */
 const SPECIAL_SECRET = 'p@ss w+rd/=:%';
 
-/** FHIR bases whose URL is an acceptable `aud`. `/nofhir` serves no smart-configuration (discovery fallback). */
-const FHIR_PATHS = ['/fhir', '/nofhir'];
+/** FHIR bases whose URL is an acceptable `aud`. `/nofhir` serves no smart-configuration (discovery fallback).
+ * `/fhir-v1` and `/fhir-v2` are the same FHIR server advertising (and accepting) only SMART v1 or only v2 scopes;
+ * `/fhir` offers both. */
+const FHIR_PATHS = ['/fhir', '/nofhir', '/fhir-v1', '/fhir-v2'];
 
 /** SMART scopes granted on the FHIR resource (the provider's OIDC scopes are configured separately). */
-const FHIR_SCOPES = ['launch/patient', 'patient/*.read', 'patient/*.rs'];
+const FHIR_SCOPES = [
+  'launch/patient', 'patient/*.read', 'patient/*.rs', 'patient/Observation.rs?category=laboratory',
+  'patient/Condition.rs',
+];
+const V1_SCOPES = FHIR_SCOPES.filter((s) => scopeForm(s) === 'v1');
+const V2_SCOPES = FHIR_SCOPES.filter((s) => scopeForm(s) === 'v2');
+
+/** Which scope syntax each FHIR base accepts: a server that speaks one form refuses the other (invalid_scope). */
+const SCOPE_FORMS = { '/fhir': ['v1', 'v2'], '/fhir-v1': ['v1'], '/fhir-v2': ['v2'] };
+
+/** `v1`, `v2`, or undefined (not a resource scope). */
+function scopeForm(scope) {
+  if (!/^(patient|user|system)\//.test(scope)) return undefined;
+  if (/\.(read|write|\*)$/.test(scope)) return 'v1';
+  if (/\.c?r?u?d?s?(\?.+)?$/.test(scope)) return 'v2';
+  return undefined;
+}
 
 const ROUTES = {
   authorization: '/auth',
@@ -129,6 +147,12 @@ const provider = new Provider(issuer, {
       }
       if (!fhirBases.includes(value)) {
         throw new errors.InvalidRequest(`aud ${value} is not a FHIR server of this authorization server`);
+      }
+      const forms = SCOPE_FORMS[value.slice(issuer.length)];
+      const wrong = String(ctx.oidc.params.scope ?? '').split(' ')
+        .filter((sc) => forms && scopeForm(sc) && !forms.includes(scopeForm(sc)));
+      if (wrong.length > 0) {
+        throw new errors.InvalidScope(`this server accepts only SMART ${forms.join('/')} scopes`, wrong.join(' '));
       }
     },
   },
@@ -294,7 +318,14 @@ provider.use(async (ctx, next) => {
 
 // The FHIR side: SMART discovery at the FHIR base, and one protected read.
 provider.use(async (ctx, next) => {
-  if (ctx.method === 'GET' && ctx.path === '/fhir/.well-known/smart-configuration') {
+  const smartConfig = /^(\/fhir(?:-v1|-v2)?)\/\.well-known\/smart-configuration$/.exec(ctx.path);
+  if (ctx.method === 'GET' && smartConfig) {
+    const forms = SCOPE_FORMS[smartConfig[1]];
+    const resourceScopes = [
+      'launch/patient',
+      ...(forms.includes('v1') ? V1_SCOPES : []),
+      ...(forms.includes('v2') ? V2_SCOPES : []),
+    ];
     const url = (name) => `${issuer}${ROUTES[name]}`;
     ctx.type = 'json';
     ctx.body = {
@@ -307,12 +338,13 @@ provider.use(async (ctx, next) => {
       userinfo_endpoint: url('userinfo'),
       grant_types_supported: ['authorization_code', 'refresh_token'],
       response_types_supported: ['code'],
-      scopes_supported: ['openid', 'fhirUser', 'offline_access', ...FHIR_SCOPES],
+      scopes_supported: ['openid', 'fhirUser', 'offline_access', ...resourceScopes],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       code_challenge_methods_supported: ['S256'],
       capabilities: [
         'launch-standalone', 'client-public', 'client-confidential-symmetric', 'context-standalone-patient',
         'permission-offline', 'permission-patient', 'sso-openid-connect',
+        ...forms.map((f) => `permission-${f}`),
       ],
     };
     return undefined;
