@@ -24,8 +24,10 @@ pub enum AudPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientAuth {
-    /// Decide from discovery's `token_endpoint_auth_methods_supported` and whether a secret is configured:
-    /// Basic when supported (or nothing is advertised) and a secret exists, else `client_secret_post`, else public.
+    /// Decide from discovery's `token_endpoint_auth_methods_supported` and the credentials configured: with a
+    /// [`ClientKey`](crate::ClientKey), `private_key_jwt` when advertised (or nothing is advertised, or no secret
+    /// exists); with a secret, Basic when supported (or nothing is advertised), else `client_secret_post`; else
+    /// public.
     Auto,
     /// `Authorization: Basic` with the id and secret form-urlencoded first (RFC 6749 §2.3.1).
     ClientSecretBasic,
@@ -33,6 +35,9 @@ pub enum ClientAuth {
     ClientSecretPost,
     /// A public client: `client_id` in the body, no secret; PKCE is the proof.
     None,
+    /// `private_key_jwt` (RFC 7523, SMART `client-confidential-asymmetric`): a client assertion signed with the
+    /// app's [`ClientKey`](crate::ClientKey) (RS384 or ES384) on every token, refresh and revocation request.
+    PrivateKeyJwt,
 }
 
 /// How the body of a token request (code exchange, refresh) is encoded.

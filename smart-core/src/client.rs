@@ -17,6 +17,7 @@ use crate::claims::{patient_from_reference, scalar_string};
 use crate::discovery::{self, SmartConfiguration};
 use crate::error::{Error, Result, Stage};
 use crate::http::{self, ContentKind};
+use crate::jose::ClientKey;
 use crate::pkce;
 use crate::session::Session;
 use crate::store::TokenStore;
@@ -44,6 +45,7 @@ struct Inner {
     adapter: Arc<dyn PayerAdapter>,
     client_id: String,
     client_secret: Option<SecretString>,
+    client_key: Option<ClientKey>,
     redirect_uri: Url,
     scopes: Vec<String>,
     /// True when the app chose the scopes (they are then sent as given, whatever discovery says).
@@ -65,6 +67,7 @@ impl std::fmt::Debug for SmartClient {
                 "client_secret",
                 &i.client_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("client_key", &i.client_key.as_ref().map(ClientKey::kid))
             .field("redirect_uri", &i.redirect_uri.as_str())
             .field("scopes", &i.scopes)
             .field("timeout", &i.timeout)
@@ -80,6 +83,7 @@ pub struct SmartClientBuilder {
     adapter: Arc<dyn PayerAdapter>,
     client_id: Option<String>,
     client_secret: Option<SecretString>,
+    client_key: Option<ClientKey>,
     redirect_uri: Option<Url>,
     scopes: Option<Vec<String>>,
     http: Option<reqwest::Client>,
@@ -113,6 +117,15 @@ impl SmartClientBuilder {
     /// The client secret, for a confidential client. Without one the client is public (PKCE only).
     pub fn client_secret(mut self, secret: SecretString) -> Self {
         self.client_secret = Some(secret);
+        self
+    }
+
+    /// The app's private signing key, for `private_key_jwt` client authentication (SMART
+    /// `client-confidential-asymmetric`). Used when the adapter says [`ClientAuth::PrivateKeyJwt`], or on
+    /// [`ClientAuth::Auto`] when discovery advertises `private_key_jwt` (or nothing, or no secret is set).
+    /// Publish its public half with [`SmartClient::jwks`].
+    pub fn client_key(mut self, key: ClientKey) -> Self {
+        self.client_key = Some(key);
         self
     }
 
@@ -209,6 +222,12 @@ impl SmartClientBuilder {
                     self.adapter.display_name()
                 )));
             }
+            (ClientAuth::PrivateKeyJwt, _) if self.client_key.is_none() => {
+                return Err(Error::Config(format!(
+                    "{} uses private_key_jwt, which requires a client signing key (client_key)",
+                    self.adapter.display_name()
+                )));
+            }
             (ClientAuth::None, Some(_)) => tracing::warn!(
                 adapter = self.adapter.id(),
                 "a client secret is configured but the adapter uses a public client; the secret is not sent"
@@ -245,6 +264,7 @@ impl SmartClientBuilder {
                 adapter: self.adapter,
                 client_id,
                 client_secret: self.client_secret,
+                client_key: self.client_key,
                 redirect_uri,
                 scopes,
                 scopes_chosen,
@@ -300,6 +320,7 @@ impl SmartClient {
             adapter,
             client_id: None,
             client_secret: None,
+            client_key: None,
             redirect_uri: None,
             scopes: None,
             http: None,
@@ -322,6 +343,15 @@ impl SmartClient {
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
+    }
+
+    /// The JWKS document of the app's public signing key (`{"keys": [...]}`), for the app to serve at the JWKS URL
+    /// registered with the payer; `None` without a [`client_key`](SmartClientBuilder::client_key).
+    pub fn jwks(&self) -> Option<Value> {
+        self.inner
+            .client_key
+            .as_ref()
+            .map(|k| crate::jose::jwks_document(&[k]))
     }
 
     /// The redirect URI.
@@ -658,16 +688,22 @@ impl SmartClient {
             self.inner.adapter.client_auth(),
             &cfg.token_endpoint_auth_methods_supported,
             self.inner.client_secret.is_some(),
+            self.inner.client_key.is_some(),
         );
         TokenCall {
             http: &self.inner.http,
             adapter: self.inner.adapter.as_ref(),
             endpoint,
+            token_endpoint: &cfg.token_endpoint,
             auth,
             client_id: &self.inner.client_id,
             client_secret: match auth {
-                ResolvedAuth::Public => None,
-                _ => self.inner.client_secret.as_ref(),
+                ResolvedAuth::Basic | ResolvedAuth::Post => self.inner.client_secret.as_ref(),
+                _ => None,
+            },
+            client_key: match auth {
+                ResolvedAuth::PrivateKeyJwt => self.inner.client_key.as_ref(),
+                _ => None,
             },
             max_body: self.inner.max_body_bytes,
             timeout: self.inner.timeout,

@@ -15,9 +15,9 @@ use std::time::{Duration, SystemTime};
 
 use oidc_server::{OidcServer, clients};
 use smart_core::{
-    AudPolicy, AuthorizationRequest, ClientAuth, DiscoverySource, Error, ExposeSecret,
+    AudPolicy, AuthorizationRequest, ClientAuth, ClientKey, DiscoverySource, Error, ExposeSecret,
     MemoryTokenStore, PayerAdapter, PendingAuthorization, Revocation, ScopeForm, SecretString,
-    SmartClient, Standard, TokenSet, TokenStore,
+    SigningAlgorithm, SmartClient, Standard, TokenSet, TokenStore,
 };
 use url::Url;
 
@@ -921,4 +921,175 @@ async fn filtered_v2_grants_are_typed_and_missing_scopes_are_named() {
         }
         other => panic!("expected ScopesNotGranted, got {other:?}"),
     }
+}
+
+// ---- private_key_jwt (client-confidential-asymmetric) -----------------------------------------------------
+
+fn fixture(name: &str) -> SecretString {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    SecretString::from(std::fs::read_to_string(&path).unwrap())
+}
+
+fn rs384_key(kid: &str) -> ClientKey {
+    ClientKey::from_pem(&fixture("rs384-test-key.pem"), SigningAlgorithm::Rs384, kid).unwrap()
+}
+
+fn es384_key() -> ClientKey {
+    ClientKey::from_jwk(&fixture("es384-test-key.jwk.json")).unwrap()
+}
+
+fn key_client(
+    server: &OidcServer,
+    adapter: Tweaked,
+    client_id: &str,
+    key: ClientKey,
+) -> SmartClient {
+    SmartClient::builder(Arc::new(adapter))
+        .client_id(client_id)
+        .client_key(key)
+        .redirect_uri(server.redirect_uri.as_str())
+        .unwrap()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn private_key_jwt_rs384_and_es384_for_exchange_refresh_and_revocation() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    for (client_id, key, registered) in [
+        (
+            clients::JWT_RS384,
+            rs384_key("test-rs384"),
+            "rs384-test-key.jwk.json",
+        ),
+        (clients::JWT_ES384, es384_key(), "es384-test-key.jwk.json"),
+    ] {
+        // Auto: discovery advertises private_key_jwt and the app has a key (and no secret).
+        let sdk = key_client(server, Tweaked::new(&server.fhir_base), client_id, key);
+        // The JWKS the app would publish is the public half the server has registered.
+        let jwks = sdk.jwks().unwrap();
+        let private: serde_json::Value =
+            serde_json::from_str(fixture(registered).expose_secret()).unwrap();
+        for field in ["kid", "kty", "n", "e", "x", "y"] {
+            assert_eq!(
+                jwks["keys"][0].get(field),
+                private.get(field),
+                "{client_id} {field}"
+            );
+        }
+        assert!(jwks["keys"][0].get("d").is_none());
+
+        let (_, tokens) = connect(server, &sdk).await;
+        assert_usable_tokens(server, &tokens).await;
+        let refreshed = sdk
+            .refresh(&tokens)
+            .await
+            .unwrap_or_else(|e| panic!("{client_id} refresh: {e}\n{}", server.log()));
+        assert_eq!(
+            server
+                .read_patient_status(secret(refreshed.access_token()))
+                .await,
+            200
+        );
+        let revocation = sdk
+            .revoke(&refreshed)
+            .await
+            .unwrap_or_else(|e| panic!("{client_id} revoke: {e}\n{}", server.log()));
+        assert!(
+            matches!(
+                revocation,
+                Revocation::Revoked {
+                    refresh_token: true,
+                    access_token: true
+                }
+            ),
+            "{revocation:?}"
+        );
+        assert_eq!(
+            server
+                .read_patient_status(secret(refreshed.access_token()))
+                .await,
+            401,
+            "{client_id}: revoked with a client assertion"
+        );
+    }
+}
+
+#[tokio::test]
+async fn private_key_jwt_with_an_unregistered_kid_is_refused() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let adapter = Tweaked::new(&server.fhir_base).client_auth(ClientAuth::PrivateKeyJwt);
+    let sdk = key_client(
+        server,
+        adapter,
+        clients::JWT_RS384,
+        rs384_key("not-registered"),
+    );
+    let (request, callback) = authorize(server, &sdk).await;
+    assert_invalid_client(sdk.exchange_code(&request.pending, callback.as_str()).await);
+}
+
+#[tokio::test]
+async fn an_expired_client_assertion_is_refused_and_a_fresh_one_accepted() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let key = es384_key();
+    let sdk = key_client(
+        server,
+        Tweaked::new(&server.fhir_base),
+        clients::JWT_ES384,
+        key.clone(),
+    );
+    let (_, tokens) = connect(server, &sdk).await;
+    let token_endpoint = server.url("/token");
+    let refresh = |assertion: SecretString| {
+        let rt = secret(tokens.refresh_token().unwrap()).to_owned();
+        let url = token_endpoint.clone();
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt.as_str()),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.expose_secret()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Signed ten minutes ago for five minutes: expired beyond any clock tolerance.
+    let expired = key
+        .client_assertion(
+            clients::JWT_ES384,
+            &token_endpoint,
+            SystemTime::now() - Duration::from_secs(600),
+            Duration::from_secs(300),
+        )
+        .unwrap();
+    let answer = refresh(expired).await;
+    assert_eq!(answer.status(), 401);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    // The same refresh token with a fresh assertion: accepted, so it was the expiry that was refused.
+    let fresh = key
+        .client_assertion(
+            clients::JWT_ES384,
+            &token_endpoint,
+            SystemTime::now(),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    let answer = refresh(fresh).await;
+    assert_eq!(answer.status(), 200, "{}", server.log());
 }

@@ -22,6 +22,7 @@
 // Run by hand: `node server.mjs` (Ctrl-D stops it).
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import * as querystring from 'node:querystring';
 
@@ -76,6 +77,14 @@ const ROUTES = {
   end_session: '/session/end',
 };
 
+/** The test-only client signing keys (../fixtures), registered by their public halves only. */
+function publicJwk(file) {
+  const { kty, n, e, crv, x, y, kid, alg } = JSON.parse(readFileSync(new URL(`../fixtures/${file}`, import.meta.url)));
+  return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use: 'sig' }).filter(([, v]) => v));
+}
+const RS384_CLIENT_KEY = publicJwk('rs384-test-key.jwk.json');
+const ES384_CLIENT_KEY = publicJwk('es384-test-key.jwk.json');
+
 const CLIENTS = [
   { client_id: 'basic-client', client_secret: 'basic-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
   { client_id: 'post-client', client_secret: 'post-client-secret', token_endpoint_auth_method: 'client_secret_post' },
@@ -87,6 +96,15 @@ const CLIENTS = [
   // not mixed with those of tests running in parallel.
   { client_id: 'race-memory-client', client_secret: 'race-memory-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
   { client_id: 'race-sqlite-client', client_secret: 'race-sqlite-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
+  // SMART client-confidential-asymmetric: private_key_jwt with the algorithms SMART requires servers to support.
+  {
+    client_id: 'jwt-rs384-client', token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'RS384', jwks: { keys: [RS384_CLIENT_KEY] },
+  },
+  {
+    client_id: 'jwt-es384-client', token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES384', jwks: { keys: [ES384_CLIENT_KEY] },
+  },
 ].map((c) => ({
   ...c,
   redirect_uris: [REDIRECT_URI],
@@ -125,6 +143,8 @@ const provider = new Provider(issuer, {
   scopes: ['openid', 'offline_access', 'fhirUser'],
   // PKCE on every client, confidential ones included (the SMART App Launch 2.0 rule), and S256 only.
   pkce: { required: () => true },
+  // RS384 and ES384 for private_key_jwt, as SMART App Launch 2 requires of servers (not in the defaults).
+  enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'RS384', 'ES256', 'ES384'] },
   // Rotate on every refresh so a test can spend a refresh token and then try to reuse it.
   rotateRefreshToken: () => true,
   // Explicit lifetimes (the defaults work but print a notice each).
@@ -275,6 +295,15 @@ provider.use(async (ctx, next) => {
         // Malformed: the provider reports it.
       }
     }
+  } else if (body.client_assertion_type === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+    used = 'private_key_jwt';
+    if (clientId === undefined && typeof body.client_assertion === 'string') {
+      try {
+        clientId = JSON.parse(Buffer.from(body.client_assertion.split('.')[1], 'base64url').toString('utf8')).iss;
+      } catch {
+        // Malformed: the provider reports it.
+      }
+    }
   } else if (body.client_secret !== undefined) {
     used = 'client_secret_post';
   }
@@ -339,10 +368,12 @@ provider.use(async (ctx, next) => {
       grant_types_supported: ['authorization_code', 'refresh_token'],
       response_types_supported: ['code'],
       scopes_supported: ['openid', 'fhirUser', 'offline_access', ...resourceScopes],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'],
       code_challenge_methods_supported: ['S256'],
       capabilities: [
-        'launch-standalone', 'client-public', 'client-confidential-symmetric', 'context-standalone-patient',
+        'launch-standalone', 'client-public', 'client-confidential-symmetric', 'client-confidential-asymmetric',
+        'context-standalone-patient',
         'permission-offline', 'permission-patient', 'sso-openid-connect',
         ...forms.map((f) => `permission-${f}`),
       ],
