@@ -257,6 +257,13 @@ pub trait PayerAdapter: Send + Sync + std::fmt::Debug {
         crate::ScopeForm::Auto
     }
 
+    /// What to do with an id token that cannot be verified because the payer publishes no `jwks_uri`
+    /// (default: fail with [`Error::InvalidIdToken`](crate::Error::InvalidIdToken)). An id token that can be
+    /// checked and fails is refused whatever this says.
+    fn id_token_policy(&self) -> crate::IdTokenPolicy {
+        crate::IdTokenPolicy::Verify
+    }
+
     /// Where to find the member's Patient id.
     fn patient_id_source(&self) -> PatientIdSource {
         PatientIdSource::TokenResponse

@@ -55,6 +55,7 @@ struct Inner {
     max_body_bytes: usize,
     refresh_skew: Duration,
     config: OnceCell<Arc<SmartConfiguration>>,
+    jwks: crate::id_token::JwksCache,
 }
 
 impl std::fmt::Debug for SmartClient {
@@ -273,6 +274,7 @@ impl SmartClientBuilder {
                 max_body_bytes: self.max_body_bytes,
                 refresh_skew: self.refresh_skew,
                 config: OnceCell::new(),
+                jwks: Default::default(),
             }),
         })
     }
@@ -429,6 +431,7 @@ impl SmartClient {
         } else {
             crate::scopes::in_form(&self.inner.scopes, adapter.scope_form().resolve(&cfg))
         };
+        let nonce = scopes.iter().any(|s| s == "openid").then(pkce::new_state);
         let url = build_authorize_url(AuthorizeParams {
             endpoint: &cfg.authorization_endpoint,
             client_id: &self.inner.client_id,
@@ -436,6 +439,7 @@ impl SmartClient {
             scopes: &scopes,
             state: &state,
             code_challenge: &code_challenge,
+            nonce: nonce.as_ref(),
             aud: aud.as_deref(),
             extra: adapter.extra_authorize_params(),
             removed: adapter.removed_authorize_params(),
@@ -449,6 +453,7 @@ impl SmartClient {
                 scopes,
                 adapter_id: adapter.id().to_owned(),
                 created_at: SystemTime::now(),
+                nonce,
             },
             payer: adapter.id().to_owned(),
             browser_only: adapter.authorize_in_browser_only(),
@@ -487,6 +492,10 @@ impl SmartClient {
                 &pending.scopes,
             )
             .await?;
+        if let Some(id_token) = tokens.id_token.as_ref() {
+            self.check_id_token(&cfg, id_token, pending.nonce.as_ref())
+                .await?;
+        }
         tokens.not_granted = tokens.granted_scopes().missing(&pending.scopes);
         if !tokens.not_granted.is_empty() {
             tracing::warn!(
@@ -541,7 +550,13 @@ impl SmartClient {
             )
             .await;
         let mut new = match result {
-            Ok(t) => t,
+            Ok(t) => {
+                // A refreshed id token carries no nonce (OpenID Connect Core §12.2); the rest is checked.
+                if let Some(id_token) = t.id_token.as_ref() {
+                    self.check_id_token(&cfg, id_token, None).await?;
+                }
+                t
+            }
             Err(Error::OAuth {
                 error,
                 description,
@@ -617,6 +632,65 @@ impl SmartClient {
             refresh_token,
             access_token,
         })
+    }
+
+    /// Verifies an id token issued to this client and returns its claims: the signature against the issuer's
+    /// JWKS (discovery's `jwks_uri`, cached; fetched again once for an unknown `kid`), `iss` = the discovered
+    /// issuer, `aud` naming this client, `exp`/`iat` within [`CLOCK_SKEW`](crate::id_token::CLOCK_SKEW), and,
+    /// when given, the `nonce` of [`PendingAuthorization::nonce`]. [`exchange_code`](Self::exchange_code) and
+    /// [`refresh`](Self::refresh) already do this for every id token they receive.
+    ///
+    /// Fails with [`Error::InvalidIdToken`] naming the failed check.
+    pub async fn verify_id_token(
+        &self,
+        id_token: &SecretString,
+        nonce: Option<&SecretString>,
+    ) -> Result<serde_json::Map<String, Value>> {
+        let cfg = self.discover().await?;
+        let Some(jwks_uri) = cfg.jwks_uri.as_ref() else {
+            return Err(Error::InvalidIdToken {
+                reason: "the payer publishes no jwks_uri, so its id tokens cannot be verified"
+                    .into(),
+            });
+        };
+        let fetch = crate::id_token::Fetch {
+            http: &self.inner.http,
+            jwks_uri,
+            max_body: self.inner.max_body_bytes,
+            timeout: self.inner.timeout,
+        };
+        let issuer = self
+            .inner
+            .adapter
+            .endpoint_overrides()
+            .issuer
+            .or_else(|| cfg.issuer.clone());
+        let expected = crate::id_token::Expected {
+            issuer: issuer.as_ref(),
+            client_id: &self.inner.client_id,
+            nonce,
+        };
+        crate::id_token::verify(&self.inner.jwks, &fetch, id_token, &expected).await
+    }
+
+    /// [`verify_id_token`](Self::verify_id_token) under the adapter's [`IdTokenPolicy`](crate::IdTokenPolicy).
+    async fn check_id_token(
+        &self,
+        cfg: &SmartConfiguration,
+        id_token: &SecretString,
+        nonce: Option<&SecretString>,
+    ) -> Result<()> {
+        if cfg.jwks_uri.is_none()
+            && self.inner.adapter.id_token_policy()
+                == crate::IdTokenPolicy::AllowUnverifiedWithoutJwks
+        {
+            tracing::warn!(
+                adapter = self.inner.adapter.id(),
+                "the payer publishes no jwks_uri; its id token is accepted unverified (adapter opt-out)"
+            );
+            return Ok(());
+        }
+        self.verify_id_token(id_token, nonce).await.map(|_| ())
     }
 
     /// Reads the member's patient id from the userinfo endpoint (the adapter's, else discovery's) with the

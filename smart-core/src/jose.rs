@@ -304,14 +304,10 @@ impl ClientKey {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_err(|_| Error::Config("the clock is before 1970".into()))?
             .as_secs();
-        let rng = SystemRandom::new();
         let mut jti = [0u8; 24];
-        rng.fill(&mut jti)
+        SystemRandom::new()
+            .fill(&mut jti)
             .map_err(|_| Error::Config("the system random number generator failed".into()))?;
-        let mut header = json!({ "alg": self.alg.as_str(), "typ": "JWT", "kid": self.kid });
-        if let Some(jku) = &self.jku {
-            header["jku"] = Value::String(jku.to_string());
-        }
         let claims = json!({
             "iss": client_id,
             "sub": client_id,
@@ -320,12 +316,26 @@ impl ClientKey {
             "exp": iat + lifetime.as_secs(),
             "jti": URL_SAFE_NO_PAD.encode(jti),
         });
+        self.sign_jwt(&claims)
+    }
+
+    /// Signs `claims` (a JSON object) as a compact JWS with this key: header `alg`, `typ: JWT`, `kid` (and `jku`
+    /// when set). For other JWTs an app signs with the same key (SMART Backend Services, a test issuer).
+    pub fn sign_jwt(&self, claims: &Value) -> Result<SecretString> {
+        if !claims.is_object() {
+            return Err(Error::Config("JWT claims must be a JSON object".into()));
+        }
+        let rng = SystemRandom::new();
+        let mut header = json!({ "alg": self.alg.as_str(), "typ": "JWT", "kid": self.kid });
+        if let Some(jku) = &self.jku {
+            header["jku"] = Value::String(jku.to_string());
+        }
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let failed = || Error::Config("signing the client assertion failed".into());
+        let failed = || Error::Config("signing the JWT failed".into());
         let signature = match self.signer.as_ref() {
             Signer::Rsa(kp) => {
                 let mut sig = vec![0u8; kp.public().modulus_len()];

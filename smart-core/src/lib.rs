@@ -184,6 +184,7 @@ pub mod discovery;
 pub mod error;
 pub mod fhir;
 pub(crate) mod http;
+pub mod id_token;
 pub mod jose;
 mod pkce;
 pub mod scopes;
@@ -209,6 +210,7 @@ pub use client::{
 pub use discovery::{DiscoverySource, SmartConfiguration};
 pub use error::{BodyExcerpt, Error, OutcomeIssue, Result, Stage, TransportKind};
 pub use fhir::{EobQuery, FhirClient, FhirPool, SearchItem, SearchStream};
+pub use id_token::IdTokenPolicy;
 pub use jose::{ClientKey, SigningAlgorithm, jwks_document};
 pub use scopes::{Permissions, ResourceScope, Scope, ScopeContext, ScopeForm, ScopeSet};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -1093,3 +1093,93 @@ async fn an_expired_client_assertion_is_refused_and_a_fresh_one_accepted() {
     let answer = refresh(fresh).await;
     assert_eq!(answer.status(), 200, "{}", server.log());
 }
+
+// ---- Verified id tokens -------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn oidc_provider_id_tokens_are_verified_with_the_nonce_sent() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::FHIRUSER;
+    let sdk = client(server, Tweaked::new(&server.fhir_base), id, Some(pw));
+    let (request, callback) = authorize(server, &sdk).await;
+    let nonce = request
+        .pending
+        .nonce()
+        .expect("openid requested, so a nonce")
+        .clone();
+    assert_eq!(
+        query_param(&request.url, "nonce").as_deref(),
+        Some(nonce.expose_secret())
+    );
+    let tokens = sdk
+        .exchange_code(&request.pending, callback.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    // The patient came from the verified id token (this client's token responses carry no `patient`).
+    assert_eq!(tokens.patient(), Some(server.patient.as_str()));
+    let id_token = tokens.id_token().unwrap();
+    let claims = sdk.verify_id_token(id_token, Some(&nonce)).await.unwrap();
+    assert_eq!(claims["nonce"], nonce.expose_secret());
+    assert_eq!(claims["iss"], server.issuer.as_str().trim_end_matches('/'));
+    assert_eq!(claims["aud"], id);
+
+    // The same real token, checked as another client's, with another nonce, or with its payload changed.
+    let (other, other_pw) = clients::BASIC;
+    let other_sdk = client(
+        server,
+        Tweaked::new(&server.fhir_base),
+        other,
+        Some(other_pw),
+    );
+    let expect_invalid = |r: Result<serde_json::Map<String, serde_json::Value>, Error>,
+                          needle: &str| match r {
+        Err(Error::InvalidIdToken { reason }) => assert!(reason.contains(needle), "{reason}"),
+        other => panic!("expected InvalidIdToken ({needle}), got {other:?}"),
+    };
+    expect_invalid(other_sdk.verify_id_token(id_token, None).await, "aud");
+    expect_invalid(
+        sdk.verify_id_token(id_token, Some(&SecretString::from("another-nonce")))
+            .await,
+        "nonce",
+    );
+    let parts: Vec<&str> = secret(id_token).split('.').collect();
+    let mut payload: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    payload["fhirUser"] = serde_json::json!("Patient/someone-else");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            payload.to_string()
+        ),
+        parts[2]
+    );
+    expect_invalid(
+        sdk.verify_id_token(&SecretString::from(forged), None).await,
+        "signature",
+    );
+}
+
+#[tokio::test]
+async fn an_id_token_without_the_nonce_of_the_pending_authorization_fails_the_exchange() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::FHIRUSER;
+    let sdk = client(server, Tweaked::new(&server.fhir_base), id, Some(pw));
+    let (request, callback) = authorize(server, &sdk).await;
+    // The web app's session came back with another nonce (a mix-up or an injected code).
+    let mut saved = serde_json::to_value(&request.pending).unwrap();
+    saved["nonce"] = serde_json::json!("a-nonce-this-login-never-sent");
+    let pending: PendingAuthorization = serde_json::from_value(saved).unwrap();
+    match sdk.exchange_code(&pending, callback.as_str()).await {
+        Err(Error::InvalidIdToken { reason }) => assert!(reason.contains("nonce"), "{reason}"),
+        other => panic!("expected InvalidIdToken, got {other:?}"),
+    }
+}
