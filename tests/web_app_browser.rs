@@ -949,7 +949,9 @@ async fn the_home_page_picker_searches_brands_and_connects_through_the_payer_ser
 
         // A brand of the HL7 example, on a FHIR base nobody configured: listed, with the standard adapter, and
         // no Connect (this app has no client there).
-        c.goto(f.url("/?q=goodhealth+mental").as_str()).await.unwrap();
+        c.goto(f.url("/?q=goodhealth+mental").as_str())
+            .await
+            .unwrap();
         assert_eq!(picker_names(&c).await, ["ExampleHealth"]);
         let line = find(&c, "li[data-brand='ExampleHealth']")
             .await

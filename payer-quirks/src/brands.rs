@@ -4,7 +4,7 @@
 //! [`parse_bundle`] reads such a Bundle into [`Brand`]s; [`merge_with_directory`] turns brands into
 //! [`DirectoryEntry`]s, one per brand and FHIR endpoint, each with an adapter: the payer module's own when this
 //! crate has one for that FHIR base (compared normalized: scheme and host in lower case, default port and
-//! trailing `/` dropped), else [`Standard`](smart_core::Standard). Payers of [`directory()`](crate::directory)
+//! trailing `/` dropped), else [`Standard`]. Payers of [`directory()`](crate::directory)
 //! that no brand names are listed too, so the result is the whole picker; [`search`] filters it.
 //!
 //! ```

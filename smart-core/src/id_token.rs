@@ -34,10 +34,13 @@ pub enum IdTokenPolicy {
     AllowUnverifiedWithoutJwks,
 }
 
+/// The keys of one JWKS document, as JSON objects.
+type Keys = Arc<Vec<Map<String, Value>>>;
+
 /// The issuer's keys, fetched on first use.
 #[derive(Debug, Default)]
 pub(crate) struct JwksCache {
-    keys: Mutex<Option<Arc<Vec<Map<String, Value>>>>>,
+    keys: Mutex<Option<Keys>>,
 }
 
 fn invalid(reason: impl Into<String>) -> Error {
@@ -62,7 +65,7 @@ pub(crate) struct Fetch<'a> {
 }
 
 impl JwksCache {
-    async fn fetch(&self, f: &Fetch<'_>) -> Result<Arc<Vec<Map<String, Value>>>> {
+    async fn fetch(&self, f: &Fetch<'_>) -> Result<Keys> {
         require_secure(f.jwks_uri)?;
         let request = f
             .http
