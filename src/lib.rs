@@ -123,8 +123,15 @@
 //!   [`PendingAuthorization`](smart::PendingAuthorization) serialize their secrets in clear, for your
 //!   token store and session: store them where you would store a password (encrypted at rest, never in a URL, a
 //!   page or a log). `examples/connect` keeps them in a file with mode 0600.
-//! - **Not checked.** Claims in id tokens and JWT access tokens are read without verifying signatures, only to
-//!   find the member's patient id in a token that just came from the payer over TLS; nothing else trusts them.
+//! - **Id tokens are verified.** Every id token from a code exchange or refresh is checked before any of its claims
+//!   is used: the signature against the issuer's JWKS (discovery's `jwks_uri`, cached, fetched again once for an
+//!   unknown `kid`; RS256/384/512, PS256/384/512, ES256, ES384; never `none` or HMAC), `iss` = the discovered
+//!   issuer, `aud` naming the client (and `azp` with several audiences), `exp`/`iat` within 60 s, and the `nonce`
+//!   the SDK sent on the authorize request whenever `openid` is requested. A failure is
+//!   [`InvalidIdToken`](smart_core::Error::InvalidIdToken); a payer without a `jwks_uri` is refused too unless its
+//!   adapter opts out ([`IdTokenPolicy::AllowUnverifiedWithoutJwks`](smart_core::IdTokenPolicy)).
+//!   **Not checked:** a JWT *access token*'s claims, read only as the last fallback for the patient id when
+//!   neither the token response nor the id token names one; the access token is the payer's to validate.
 //!
 //! # Examples
 //!

@@ -114,7 +114,26 @@ impl Fixture {
                         ))
                 })
                 .collect(),
+            directory: self.directory(),
         }
+    }
+
+    /// The picker's directory: the HL7 brands example 2, one brand served by the Aetna simulator's FHIR base,
+    /// and the payer directory.
+    fn directory(&self) -> Vec<payer_quirks::brands::DirectoryEntry> {
+        let hl7 = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("payer-quirks/tests/fixtures/brands/Bundle-example2.json"),
+        )
+        .unwrap();
+        let mut brands = payer_quirks::brands::parse_bundle(&hl7).unwrap();
+        let acme = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+            {"resource": {"resourceType": "Organization", "id": "acme", "name": "Acme Health",
+                "alias": ["Acme Medicare Advantage"], "endpoint": [{"reference": "Endpoint/acme"}]}},
+            {"resource": {"resourceType": "Endpoint", "id": "acme", "status": "active",
+                "address": format!("{}/", self.aetna.adapter().fhir_base())}}]});
+        brands.extend(payer_quirks::brands::parse_bundle(&acme.to_string()).unwrap());
+        payer_quirks::brands::merge_with_directory(&brands)
     }
 
     fn url(&self, path: &str) -> Url {
@@ -947,4 +966,86 @@ async fn unknown_pages_and_payers_are_404_and_pages_carry_security_headers() {
         "{cookie}"
     );
     https.stop().await.unwrap();
+}
+
+// ---- The insurer picker ---------------------------------------------------------------------------------------
+
+/// The `data-brand` names of the picker's lines on the current page.
+async fn picker_names(c: &Client) -> Vec<String> {
+    find(c, "[data-brand-count]").await;
+    let mut names = Vec::new();
+    for e in c.find_all(Locator::Css("li[data-brand]")).await.unwrap() {
+        names.push(e.attr("data-brand").await.unwrap().unwrap_or_default());
+    }
+    names
+}
+
+#[tokio::test]
+async fn the_home_page_picker_searches_brands_and_connects_through_the_payer_serving_them() {
+    let f = Fixture::start("picker").await;
+    with_browser("picker", |c| async move {
+        c.goto(f.url("/").as_str()).await.unwrap();
+        let all = find(&c, "[data-brand-count]")
+            .await
+            .attr("data-brand-count")
+            .await
+            .unwrap();
+        let all: usize = all.unwrap().parse().unwrap();
+        assert_eq!(all, f.directory().len(), "an empty search lists everything");
+
+        // Typed in the search box: one brand, served by the Aetna simulator, so Connect goes to Aetna.
+        find(&c, "input[data-brand-search]")
+            .await
+            .send_keys("acme MEDICARE")
+            .await
+            .unwrap();
+        find(&c, "button[data-brand-find]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(&c, "li[data-brand='Acme Health']").await;
+        assert_eq!(picker_names(&c).await, ["Acme Health"]);
+        screenshot(&c, "picker-acme").await;
+        find(&c, "a[data-brand-connect='aetna']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        find(&c, "input[name='username']").await;
+        let here = c.current_url().await.unwrap();
+        assert_eq!(
+            here.origin(),
+            f.sim("aetna").base_url().origin(),
+            "at Aetna's sign-in: {here}"
+        );
+
+        // A brand of the HL7 example, on a FHIR base nobody configured: listed, with the standard adapter, and
+        // no Connect (this app has no client there).
+        c.goto(f.url("/?q=goodhealth+mental").as_str())
+            .await
+            .unwrap();
+        assert_eq!(picker_names(&c).await, ["ExampleHealth"]);
+        let line = find(&c, "li[data-brand='ExampleHealth']")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            line.contains("standard SMART on FHIR") && line.contains("Not offered"),
+            "{line}"
+        );
+        assert!(c.find(Locator::Css("a[data-brand-connect]")).await.is_err());
+
+        // Elevance's 13 brands and its sandbox, each with the Elevance module's adapter.
+        c.goto(f.url("/?q=elevance").as_str()).await.unwrap();
+        let names = picker_names(&c).await;
+        assert_eq!(names.len(), 14, "{names:?}");
+        let page = c.source().await.unwrap();
+        assert_eq!(page.matches("payer module <code>elevance-").count(), 14);
+
+        c.goto(f.url("/?q=no+such+insurer").as_str()).await.unwrap();
+        find(&c, "[data-brand-none]").await;
+    })
+    .await;
 }

@@ -128,6 +128,10 @@ pub struct Config {
     pub public_url: Option<Url>,
     /// The payers offered, in order.
     pub payers: Vec<PayerConfig>,
+    /// The "find your insurer" picker on the home page: User Access Brands merged with the payer directory
+    /// ([`payer_quirks::brands::merge_with_directory`]). An entry whose FHIR base is a configured payer's links
+    /// to its Connect page.
+    pub directory: Vec<payer_quirks::brands::DirectoryEntry>,
 }
 
 /// The redirect URI registered at a payer for the payer with key `key`: `{public_url}callback/{key}`.
@@ -262,6 +266,7 @@ pub async fn serve(listener: TcpListener, config: Config) -> Result<RunningApp, 
         db,
         store: store.clone(),
         payers,
+        directory: config.directory,
         secure_cookies: url.scheme() == "https",
         origin: url.origin(),
     }));
@@ -304,6 +309,7 @@ struct Inner {
     db: Db,
     store: Arc<SqliteTokenStore>,
     payers: Vec<Payer>,
+    directory: Vec<payer_quirks::brands::DirectoryEntry>,
     secure_cookies: bool,
     /// The app's public origin: the only one a POST may come from.
     origin: url::Origin,
@@ -460,7 +466,11 @@ async fn not_found() -> Response {
     PageError::NotFound.into_response()
 }
 
-async fn home(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+async fn home(
+    State(app): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let (session, cookie) = app.session_or_new(&headers).await?;
     let mut connected = Vec::with_capacity(app.0.payers.len());
     for p in &app.0.payers {
@@ -479,8 +489,51 @@ async fn home(State(app): State<AppState>, headers: HeaderMap) -> Result<Respons
             login_hint: p.login_hint.as_deref(),
         })
         .collect();
+    // The picker: filtered on the server by `?q=`, at most PICKER_LIMIT lines.
+    let q: String = query
+        .as_deref()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "q")
+                .map(|(_, v)| v.chars().take(100).collect())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let matches = payer_quirks::brands::search(&app.0.directory, &q);
+    let total = matches.len();
+    let picker: Vec<views::BrandItem<'_>> = matches
+        .into_iter()
+        .take(views::PICKER_LIMIT)
+        .map(|e| {
+            let base = payer_quirks::brands::normalize_fhir_base(&e.fhir_base);
+            views::BrandItem {
+                name: &e.name,
+                aliases: &e.aliases,
+                adapter: e.adapter_id.as_deref(),
+                connect: app
+                    .0
+                    .payers
+                    .iter()
+                    .find(|p| {
+                        payer_quirks::brands::normalize_fhir_base(p.client.adapter().fhir_base())
+                            == base
+                    })
+                    .map(|p| p.key.as_str()),
+            }
+        })
+        .collect();
     Ok(with_cookie(
-        page(StatusCode::OK, views::home(&items)),
+        page(
+            StatusCode::OK,
+            views::home(
+                &items,
+                &views::Picker {
+                    query: &q,
+                    items: &picker,
+                    total,
+                },
+            ),
+        ),
         cookie,
     ))
 }

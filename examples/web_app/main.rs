@@ -16,6 +16,7 @@
 //! | `PATIENT_ACCESS_SIMULATORS` | `0` to leave the simulators out | on |
 //! | `PATIENT_ACCESS_<ID>_CLIENT_ID` | offer the real payer with adapter id `<ID>` (`AETNA_SANDBOX` for `aetna-sandbox`) | |
 //! | `PATIENT_ACCESS_<ID>_CLIENT_SECRET` | its client secret (omit for a public client) | |
+//! | `PATIENT_ACCESS_BRANDS` | a SMART User Access Brands Bundle (JSON file) for the home page's "find your insurer" picker, merged with the payer directory | the directory alone |
 //!
 //! For a real payer, register `{PUBLIC_URL}callback/{adapter id}` as the redirect URI, e.g.
 //! `http://127.0.0.1:3000/callback/aetna-sandbox`.
@@ -100,12 +101,20 @@ async fn run() -> Result<(), BoxError> {
         );
     }
 
+    let brands = match env("BRANDS") {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+            payer_quirks::brands::parse_bundle(&text).map_err(|e| format!("{path}: {e}"))?
+        }
+        None => Vec::new(),
+    };
     let running = app::serve(
         listener,
         Config {
             database: database.clone(),
             public_url: Some(public_url.clone()),
             payers,
+            directory: payer_quirks::brands::merge_with_directory(&brands),
         },
     )
     .await?;

@@ -21,10 +21,12 @@ header.top span { color: var(--muted); font-size: 13px; }
 main { max-width: 1040px; margin: 0 auto; padding: 28px 24px 48px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 p.sub { color: var(--muted); margin: 0 0 22px; }
-ul.payers { list-style: none; padding: 0; margin: 0; display: grid; gap: 12px; }
-li.payer { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 16px 20px; display: flex;
+ul.payers, ul.brands { list-style: none; padding: 0; margin: 0; display: grid; gap: 12px; }
+form.picker { display: flex; gap: 8px; margin: 8px 0; }
+form.picker input { flex: 1; padding: 8px 10px; border: 1px solid var(--line); border-radius: 8px; font: inherit; }
+li.payer, li.brand { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 16px 20px; display: flex;
   justify-content: space-between; align-items: center; gap: 16px; }
-li.payer h2 { font-size: 17px; margin: 0; }
+li.payer h2, li.brand h3 { font-size: 17px; margin: 0; }
 .status { font-size: 13px; color: var(--muted); }
 .status.connected { color: #0f7b3f; }
 .actions { display: flex; gap: 8px; align-items: center; }
@@ -144,8 +146,84 @@ pub struct PayerItem<'a> {
     pub login_hint: Option<&'a str>,
 }
 
-/// The home page: every configured payer, with Connect, View claims and Disconnect.
-pub fn home(payers: &[PayerItem<'_>]) -> String {
+/// At most this many lines in the insurer picker.
+pub const PICKER_LIMIT: usize = 50;
+
+/// One line of the "find your insurer" picker.
+#[derive(Debug)]
+pub struct BrandItem<'a> {
+    /// The brand (or payer) name.
+    pub name: &'a str,
+    /// Other names it is known by.
+    pub aliases: &'a [String],
+    /// The payer module's adapter id, or `None` for the standard SMART adapter.
+    pub adapter: Option<&'a str>,
+    /// The configured payer key serving this brand's FHIR base, if any.
+    pub connect: Option<&'a str>,
+}
+
+/// The picker: the search and what matched.
+#[derive(Debug)]
+pub struct Picker<'a> {
+    /// The search, as typed.
+    pub query: &'a str,
+    /// The first [`PICKER_LIMIT`] matches.
+    pub items: &'a [BrandItem<'a>],
+    /// How many matched in all.
+    pub total: usize,
+}
+
+fn picker(p: &Picker<'_>) -> String {
+    let mut lines = String::new();
+    for b in p.items {
+        let aliases = if b.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<p class=\"hint\">Also: {}</p>",
+                escape(&b.aliases.join(", "))
+            )
+        };
+        let adapter = match b.adapter {
+            Some(id) => format!("payer module <code>{}</code>", escape(id)),
+            None => "standard SMART on FHIR".to_owned(),
+        };
+        let action = match b.connect {
+            Some(key) => format!(
+                "<a class=\"button\" data-brand-connect=\"{k}\" href=\"/connect/{k}\">Connect</a>",
+                k = escape(key)
+            ),
+            None => "<span class=\"status\">Not offered by this app</span>".to_owned(),
+        };
+        lines.push_str(&format!(
+            "<li class=\"brand\" data-brand=\"{name}\"><div><h3>{name}</h3>{aliases}\
+             <p class=\"hint\">{adapter}</p></div><div class=\"actions\">{action}</div></li>",
+            name = escape(b.name),
+        ));
+    }
+    if p.items.is_empty() {
+        lines.push_str("<li class=\"brand\" data-brand-none>No insurer matches.</li>");
+    }
+    let more = if p.total > p.items.len() {
+        format!(
+            "<p class=\"hint\">{} more: refine the search.</p>",
+            p.total - p.items.len()
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<h2>Find your insurer</h2><form class=\"picker\" method=\"get\" action=\"/\">\
+         <input type=\"search\" name=\"q\" value=\"{q}\" placeholder=\"Insurer or plan name\" data-brand-search>\
+         <button class=\"button\" type=\"submit\" data-brand-find>Find</button></form>\
+         <p class=\"hint\" data-brand-count=\"{total}\">{total} found</p><ul class=\"brands\">{lines}</ul>{more}",
+        q = escape(p.query),
+        total = p.total,
+    )
+}
+
+/// The home page: every configured payer, with Connect, View claims and Disconnect, and the insurer picker.
+pub fn home(payers: &[PayerItem<'_>], brands: &Picker<'_>) -> String {
     let mut items = String::new();
     for p in payers {
         let key = escape(p.key);
@@ -182,7 +260,8 @@ pub fn home(payers: &[PayerItem<'_>]) -> String {
         "Your health plans",
         &format!(
             "<h1>Your health plans</h1><p class=\"sub\">Connect your insurer to see your claims. You sign in at \
-             the insurer; this app never sees your password.</p><ul class=\"payers\">{items}</ul>"
+             the insurer; this app never sees your password.</p><ul class=\"payers\">{items}</ul>{picker}",
+            picker = picker(brands),
         ),
     )
 }

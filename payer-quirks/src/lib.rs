@@ -155,6 +155,7 @@
 
 pub mod aetna;
 pub mod bluebutton;
+pub mod brands;
 pub mod cigna;
 mod directory;
 pub mod elevance;

@@ -176,6 +176,11 @@ pub struct PayerProfile {
     pub client_auth: ClientAuth,
     /// Scopes requested by default.
     pub default_scopes: Vec<String>,
+    /// Which scope syntax (SMART v1/v2) the default scopes are sent in; `Auto` follows discovery.
+    pub scope_form: smart_core::ScopeForm,
+    /// What to do with an id token when the payer publishes no `jwks_uri` (default: refuse it). Opting out
+    /// needs the reason next to it in the payer's module.
+    pub id_token_policy: smart_core::IdTokenPolicy,
     /// Where the member's Patient id comes from.
     pub patient_id_source: PatientIdSource,
     /// `Accept` for FHIR reads.
@@ -248,6 +253,8 @@ impl PayerProfile {
             authorize_in_browser_only: false,
             client_auth: ClientAuth::Auto,
             default_scopes: standard_scopes(),
+            scope_form: smart_core::ScopeForm::Auto,
+            id_token_policy: smart_core::IdTokenPolicy::Verify,
             patient_id_source: PatientIdSource::TokenResponse,
             fhir_accept: "application/fhir+json".to_owned(),
             coverage_search: CoverageSearch::Beneficiary,
@@ -314,6 +321,14 @@ impl PayerAdapter for PayerProfile {
 
     fn default_scopes(&self) -> Vec<String> {
         self.default_scopes.clone()
+    }
+
+    fn scope_form(&self) -> smart_core::ScopeForm {
+        self.scope_form
+    }
+
+    fn id_token_policy(&self) -> smart_core::IdTokenPolicy {
+        self.id_token_policy
     }
 
     fn patient_id_source(&self) -> PatientIdSource {

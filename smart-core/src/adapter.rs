@@ -24,8 +24,10 @@ pub enum AudPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientAuth {
-    /// Decide from discovery's `token_endpoint_auth_methods_supported` and whether a secret is configured:
-    /// Basic when supported (or nothing is advertised) and a secret exists, else `client_secret_post`, else public.
+    /// Decide from discovery's `token_endpoint_auth_methods_supported` and the credentials configured: with a
+    /// [`ClientKey`](crate::ClientKey), `private_key_jwt` when advertised (or nothing is advertised, or no secret
+    /// exists); with a secret, Basic when supported (or nothing is advertised), else `client_secret_post`; else
+    /// public.
     Auto,
     /// `Authorization: Basic` with the id and secret form-urlencoded first (RFC 6749 §2.3.1).
     ClientSecretBasic,
@@ -33,6 +35,9 @@ pub enum ClientAuth {
     ClientSecretPost,
     /// A public client: `client_id` in the body, no secret; PKCE is the proof.
     None,
+    /// `private_key_jwt` (RFC 7523, SMART `client-confidential-asymmetric`): a client assertion signed with the
+    /// app's [`ClientKey`](crate::ClientKey) (RS384 or ES384) on every token, refresh and revocation request.
+    PrivateKeyJwt,
 }
 
 /// How the body of a token request (code exchange, refresh) is encoded.
@@ -242,6 +247,21 @@ pub trait PayerAdapter: Send + Sync + std::fmt::Debug {
         .into_iter()
         .map(String::from)
         .collect()
+    }
+
+    /// Which scope syntax the SDK requests when the app did not choose its own scopes:
+    /// [`ScopeForm::Auto`](crate::ScopeForm::Auto) (the default) picks v2 when discovery advertises
+    /// `permission-v2` or a v2 scope, else v1, and rewrites [`default_scopes`](Self::default_scopes) in that form.
+    /// Pin [`ScopeForm::V1`](crate::ScopeForm::V1) for a payer that advertises v2 but refuses it.
+    fn scope_form(&self) -> crate::ScopeForm {
+        crate::ScopeForm::Auto
+    }
+
+    /// What to do with an id token that cannot be verified because the payer publishes no `jwks_uri`
+    /// (default: fail with [`Error::InvalidIdToken`](crate::Error::InvalidIdToken)). An id token that can be
+    /// checked and fails is refused whatever this says.
+    fn id_token_policy(&self) -> crate::IdTokenPolicy {
+        crate::IdTokenPolicy::Verify
     }
 
     /// Where to find the member's Patient id.

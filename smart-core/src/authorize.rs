@@ -32,6 +32,14 @@ pub struct PendingAuthorization {
     pub(crate) adapter_id: String,
     #[serde(with = "serde_util::unix_secs")]
     pub(crate) created_at: SystemTime,
+    /// The OpenID Connect `nonce` sent when `openid` was requested; the id token must repeat it. Absent in
+    /// pending authorizations saved by SDK versions before it (their id tokens are checked without it).
+    #[serde(
+        default,
+        with = "serde_util::secret_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) nonce: Option<SecretString>,
 }
 
 impl PendingAuthorization {
@@ -53,6 +61,12 @@ impl PendingAuthorization {
     /// The id of the adapter (payer) this authorization was started for.
     pub fn adapter_id(&self) -> &str {
         &self.adapter_id
+    }
+
+    /// The OpenID Connect `nonce` sent on the authorize request (when `openid` was requested), which the id
+    /// token must carry.
+    pub fn nonce(&self) -> Option<&SecretString> {
+        self.nonce.as_ref()
     }
 
     /// When the authorize URL was built.
@@ -94,6 +108,7 @@ impl std::fmt::Debug for PendingAuthorization {
             .field("scopes", &self.scopes)
             .field("adapter_id", &self.adapter_id)
             .field("created_at", &self.created_at)
+            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -145,7 +160,7 @@ impl AuthorizationRequest {
 impl std::fmt::Debug for AuthorizationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthorizationRequest")
-            .field("url", &redact_query_values(&self.url, &["state"]))
+            .field("url", &redact_query_values(&self.url, &["state", "nonce"]))
             .field("pending", &self.pending)
             .field("payer", &self.payer)
             .field("browser_only", &self.browser_only)
@@ -182,6 +197,7 @@ pub(crate) struct AuthorizeParams<'a> {
     pub scopes: &'a [String],
     pub state: &'a SecretString,
     pub code_challenge: &'a str,
+    pub nonce: Option<&'a SecretString>,
     pub aud: Option<&'a str>,
     pub extra: Vec<(String, String)>,
     pub removed: Vec<String>,
@@ -203,8 +219,12 @@ pub(crate) fn build_authorize_url(p: AuthorizeParams<'_>) -> Url {
     }
     params.push(("code_challenge".into(), p.code_challenge.into()));
     params.push(("code_challenge_method".into(), "S256".into()));
+    if let Some(nonce) = p.nonce {
+        params.push(("nonce".into(), nonce.expose_secret().to_owned()));
+    }
     const PROTECTED: &[&str] = &[
         "state",
+        "nonce",
         "code_challenge",
         "code_challenge_method",
         "response_type",
@@ -248,6 +268,7 @@ mod tests {
             scopes: &["openid".into(), "patient/*.read".into()],
             state: &state,
             code_challenge: "challenge",
+            nonce: None,
             aud: Some("https://fhir.example/r4"),
             extra: vec![
                 ("skin".into(), "skin13".into()),
@@ -287,6 +308,7 @@ mod tests {
             scopes: vec!["openid".into()],
             adapter_id: "standard".into(),
             created_at: SystemTime::now(),
+            nonce: Some(SecretString::from("NONCE-SECRET-VALUE")),
         };
         let u = build_authorize_url(AuthorizeParams {
             endpoint: &url("https://auth.example/authorize"),
@@ -295,6 +317,7 @@ mod tests {
             scopes: &pending.scopes,
             state: &state,
             code_challenge: "c",
+            nonce: pending.nonce.as_ref(),
             aud: None,
             extra: vec![],
             removed: vec![],
@@ -322,9 +345,17 @@ mod tests {
             scopes: vec!["openid".into()],
             adapter_id: "a".into(),
             created_at: serde_util::from_unix(1_700_000_000),
+            nonce: Some(SecretString::from("n-1")),
         };
         let s = serde_json::to_string(&p).unwrap();
         let back: PendingAuthorization = serde_json::from_str(&s).unwrap();
+        assert_eq!(back.nonce.as_ref().map(|n| n.expose_secret()), Some("n-1"));
+        // Saved before nonces existed: still loads, without one.
+        let old: PendingAuthorization = serde_json::from_str(
+            r#"{"state":"st","code_verifier":"ver","redirect_uri":"https://app.example/cb","scopes":[],"adapter_id":"a","created_at":1700000000}"#,
+        )
+        .unwrap();
+        assert!(old.nonce.is_none());
         assert_eq!(back.state.expose_secret(), "st");
         assert_eq!(back.code_verifier.expose_secret(), "ver");
         assert_eq!(back.created_at, p.created_at);

@@ -174,6 +174,7 @@ mod tests {
             scopes: vec![],
             adapter_id: "standard".into(),
             created_at: SystemTime::now(),
+            nonce: None,
         }
     }
 

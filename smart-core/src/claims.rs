@@ -1,8 +1,9 @@
 //! Reading the patient id out of a JWT (an id token, or an access token that happens to be a JWT).
 //!
-//! **The signature is not checked.** The payload is base64url-decoded and read only to find which FHIR Patient
-//! the member is, on a token that just came from the payer's token endpoint over TLS; nothing else in the SDK
-//! trusts these claims (no authentication decision, no authorization).
+//! This module only decodes. An id token's signature and claims are verified by [`crate::id_token`] before the
+//! token exchange returns (an invalid one fails it), so a patient id read here from an id token is from a
+//! verified token, unless the adapter opted out for a payer without a JWKS. A JWT access token is read
+//! unverified, as the last fallback only; nothing else in the SDK trusts these claims.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

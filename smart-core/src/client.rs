@@ -17,6 +17,7 @@ use crate::claims::{patient_from_reference, scalar_string};
 use crate::discovery::{self, SmartConfiguration};
 use crate::error::{Error, Result, Stage};
 use crate::http::{self, ContentKind};
+use crate::jose::ClientKey;
 use crate::pkce;
 use crate::session::Session;
 use crate::store::TokenStore;
@@ -44,13 +45,17 @@ struct Inner {
     adapter: Arc<dyn PayerAdapter>,
     client_id: String,
     client_secret: Option<SecretString>,
+    client_key: Option<ClientKey>,
     redirect_uri: Url,
     scopes: Vec<String>,
+    /// True when the app chose the scopes (they are then sent as given, whatever discovery says).
+    scopes_chosen: bool,
     http: reqwest::Client,
     timeout: Duration,
     max_body_bytes: usize,
     refresh_skew: Duration,
     config: OnceCell<Arc<SmartConfiguration>>,
+    jwks: crate::id_token::JwksCache,
 }
 
 impl std::fmt::Debug for SmartClient {
@@ -63,6 +68,7 @@ impl std::fmt::Debug for SmartClient {
                 "client_secret",
                 &i.client_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("client_key", &i.client_key.as_ref().map(ClientKey::kid))
             .field("redirect_uri", &i.redirect_uri.as_str())
             .field("scopes", &i.scopes)
             .field("timeout", &i.timeout)
@@ -78,6 +84,7 @@ pub struct SmartClientBuilder {
     adapter: Arc<dyn PayerAdapter>,
     client_id: Option<String>,
     client_secret: Option<SecretString>,
+    client_key: Option<ClientKey>,
     redirect_uri: Option<Url>,
     scopes: Option<Vec<String>>,
     http: Option<reqwest::Client>,
@@ -111,6 +118,15 @@ impl SmartClientBuilder {
     /// The client secret, for a confidential client. Without one the client is public (PKCE only).
     pub fn client_secret(mut self, secret: SecretString) -> Self {
         self.client_secret = Some(secret);
+        self
+    }
+
+    /// The app's private signing key, for `private_key_jwt` client authentication (SMART
+    /// `client-confidential-asymmetric`). Used when the adapter says [`ClientAuth::PrivateKeyJwt`], or on
+    /// [`ClientAuth::Auto`] when discovery advertises `private_key_jwt` (or nothing, or no secret is set).
+    /// Publish its public half with [`SmartClient::jwks`].
+    pub fn client_key(mut self, key: ClientKey) -> Self {
+        self.client_key = Some(key);
         self
     }
 
@@ -207,6 +223,12 @@ impl SmartClientBuilder {
                     self.adapter.display_name()
                 )));
             }
+            (ClientAuth::PrivateKeyJwt, _) if self.client_key.is_none() => {
+                return Err(Error::Config(format!(
+                    "{} uses private_key_jwt, which requires a client signing key (client_key)",
+                    self.adapter.display_name()
+                )));
+            }
             (ClientAuth::None, Some(_)) => tracing::warn!(
                 adapter = self.adapter.id(),
                 "a client secret is configured but the adapter uses a public client; the secret is not sent"
@@ -216,6 +238,7 @@ impl SmartClientBuilder {
         if self.max_body_bytes == 0 {
             return Err(Error::Config("max_body_bytes must be positive".into()));
         }
+        let scopes_chosen = self.scopes.is_some();
         let scopes = self.scopes.unwrap_or_else(|| self.adapter.default_scopes());
         let http = match self.http {
             Some(h) => h,
@@ -242,13 +265,16 @@ impl SmartClientBuilder {
                 adapter: self.adapter,
                 client_id,
                 client_secret: self.client_secret,
+                client_key: self.client_key,
                 redirect_uri,
                 scopes,
+                scopes_chosen,
                 http,
                 timeout: self.timeout,
                 max_body_bytes: self.max_body_bytes,
                 refresh_skew: self.refresh_skew,
                 config: OnceCell::new(),
+                jwks: Default::default(),
             }),
         })
     }
@@ -296,6 +322,7 @@ impl SmartClient {
             adapter,
             client_id: None,
             client_secret: None,
+            client_key: None,
             redirect_uri: None,
             scopes: None,
             http: None,
@@ -320,12 +347,22 @@ impl SmartClient {
         &self.inner.client_id
     }
 
+    /// The JWKS document of the app's public signing key (`{"keys": [...]}`), for the app to serve at the JWKS URL
+    /// registered with the payer; `None` without a [`client_key`](SmartClientBuilder::client_key).
+    pub fn jwks(&self) -> Option<Value> {
+        self.inner
+            .client_key
+            .as_ref()
+            .map(|k| crate::jose::jwks_document(&[k]))
+    }
+
     /// The redirect URI.
     pub fn redirect_uri(&self) -> &Url {
         &self.inner.redirect_uri
     }
 
-    /// The scopes requested on authorize.
+    /// The scopes the app chose, else the adapter's defaults as written (v1). What is actually requested may be
+    /// their v2 form: see [`PendingAuthorization::scopes`] and [`PayerAdapter::scope_form`].
     pub fn scopes(&self) -> &[String] {
         &self.inner.scopes
     }
@@ -389,13 +426,20 @@ impl SmartClient {
                 "the payer does not advertise PKCE S256; sending it anyway (SMART requires it)"
             );
         }
+        let scopes = if self.inner.scopes_chosen {
+            self.inner.scopes.clone()
+        } else {
+            crate::scopes::in_form(&self.inner.scopes, adapter.scope_form().resolve(&cfg))
+        };
+        let nonce = scopes.iter().any(|s| s == "openid").then(pkce::new_state);
         let url = build_authorize_url(AuthorizeParams {
             endpoint: &cfg.authorization_endpoint,
             client_id: &self.inner.client_id,
             redirect_uri: &self.inner.redirect_uri,
-            scopes: &self.inner.scopes,
+            scopes: &scopes,
             state: &state,
             code_challenge: &code_challenge,
+            nonce: nonce.as_ref(),
             aud: aud.as_deref(),
             extra: adapter.extra_authorize_params(),
             removed: adapter.removed_authorize_params(),
@@ -406,9 +450,10 @@ impl SmartClient {
                 state,
                 code_verifier,
                 redirect_uri: self.inner.redirect_uri.clone(),
-                scopes: self.inner.scopes.clone(),
+                scopes,
                 adapter_id: adapter.id().to_owned(),
                 created_at: SystemTime::now(),
+                nonce,
             },
             payer: adapter.id().to_owned(),
             browser_only: adapter.authorize_in_browser_only(),
@@ -447,6 +492,17 @@ impl SmartClient {
                 &pending.scopes,
             )
             .await?;
+        if let Some(id_token) = tokens.id_token.as_ref() {
+            self.check_id_token(&cfg, id_token, pending.nonce.as_ref())
+                .await?;
+        }
+        tokens.not_granted = tokens.granted_scopes().missing(&pending.scopes);
+        if !tokens.not_granted.is_empty() {
+            tracing::warn!(
+                not_granted = %tokens.not_granted.join(" "),
+                "the payer granted fewer scopes than requested"
+            );
+        }
         if tokens.patient.is_none()
             && let PatientIdSource::Userinfo(url) = adapter.patient_id_source()
         {
@@ -494,7 +550,13 @@ impl SmartClient {
             )
             .await;
         let mut new = match result {
-            Ok(t) => t,
+            Ok(t) => {
+                // A refreshed id token carries no nonce (OpenID Connect Core §12.2); the rest is checked.
+                if let Some(id_token) = t.id_token.as_ref() {
+                    self.check_id_token(&cfg, id_token, None).await?;
+                }
+                t
+            }
             Err(Error::OAuth {
                 error,
                 description,
@@ -530,6 +592,13 @@ impl SmartClient {
         if new.encounter.is_none() {
             new.encounter = tokens.encounter.clone();
         }
+        let mut not_granted = tokens.not_granted.clone();
+        for s in new.granted_scopes().missing(&tokens.scopes) {
+            if !not_granted.contains(&s) {
+                not_granted.push(s);
+            }
+        }
+        new.not_granted = not_granted;
         tracing::debug!(
             rotated = tokens
                 .refresh_token
@@ -563,6 +632,65 @@ impl SmartClient {
             refresh_token,
             access_token,
         })
+    }
+
+    /// Verifies an id token issued to this client and returns its claims: the signature against the issuer's
+    /// JWKS (discovery's `jwks_uri`, cached; fetched again once for an unknown `kid`), `iss` = the discovered
+    /// issuer, `aud` naming this client, `exp`/`iat` within [`CLOCK_SKEW`](crate::id_token::CLOCK_SKEW), and,
+    /// when given, the `nonce` of [`PendingAuthorization::nonce`]. [`exchange_code`](Self::exchange_code) and
+    /// [`refresh`](Self::refresh) already do this for every id token they receive.
+    ///
+    /// Fails with [`Error::InvalidIdToken`] naming the failed check.
+    pub async fn verify_id_token(
+        &self,
+        id_token: &SecretString,
+        nonce: Option<&SecretString>,
+    ) -> Result<serde_json::Map<String, Value>> {
+        let cfg = self.discover().await?;
+        let Some(jwks_uri) = cfg.jwks_uri.as_ref() else {
+            return Err(Error::InvalidIdToken {
+                reason: "the payer publishes no jwks_uri, so its id tokens cannot be verified"
+                    .into(),
+            });
+        };
+        let fetch = crate::id_token::Fetch {
+            http: &self.inner.http,
+            jwks_uri,
+            max_body: self.inner.max_body_bytes,
+            timeout: self.inner.timeout,
+        };
+        let issuer = self
+            .inner
+            .adapter
+            .endpoint_overrides()
+            .issuer
+            .or_else(|| cfg.issuer.clone());
+        let expected = crate::id_token::Expected {
+            issuer: issuer.as_ref(),
+            client_id: &self.inner.client_id,
+            nonce,
+        };
+        crate::id_token::verify(&self.inner.jwks, &fetch, id_token, &expected).await
+    }
+
+    /// [`verify_id_token`](Self::verify_id_token) under the adapter's [`IdTokenPolicy`](crate::IdTokenPolicy).
+    async fn check_id_token(
+        &self,
+        cfg: &SmartConfiguration,
+        id_token: &SecretString,
+        nonce: Option<&SecretString>,
+    ) -> Result<()> {
+        if cfg.jwks_uri.is_none()
+            && self.inner.adapter.id_token_policy()
+                == crate::IdTokenPolicy::AllowUnverifiedWithoutJwks
+        {
+            tracing::warn!(
+                adapter = self.inner.adapter.id(),
+                "the payer publishes no jwks_uri; its id token is accepted unverified (adapter opt-out)"
+            );
+            return Ok(());
+        }
+        self.verify_id_token(id_token, nonce).await.map(|_| ())
     }
 
     /// Reads the member's patient id from the userinfo endpoint (the adapter's, else discovery's) with the
@@ -634,16 +762,22 @@ impl SmartClient {
             self.inner.adapter.client_auth(),
             &cfg.token_endpoint_auth_methods_supported,
             self.inner.client_secret.is_some(),
+            self.inner.client_key.is_some(),
         );
         TokenCall {
             http: &self.inner.http,
             adapter: self.inner.adapter.as_ref(),
             endpoint,
+            token_endpoint: &cfg.token_endpoint,
             auth,
             client_id: &self.inner.client_id,
             client_secret: match auth {
-                ResolvedAuth::Public => None,
-                _ => self.inner.client_secret.as_ref(),
+                ResolvedAuth::Basic | ResolvedAuth::Post => self.inner.client_secret.as_ref(),
+                _ => None,
+            },
+            client_key: match auth {
+                ResolvedAuth::PrivateKeyJwt => self.inner.client_key.as_ref(),
+                _ => None,
             },
             max_body: self.inner.max_body_bytes,
             timeout: self.inner.timeout,

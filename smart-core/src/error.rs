@@ -163,6 +163,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// The id token failed verification (signature against the issuer's JWKS, `iss`, `aud`, `exp`/`iat`, or
+    /// the `nonce` sent on the authorize request), or could not be verified. None of its claims is used.
+    #[error("the id token is not valid: {reason}")]
+    InvalidIdToken {
+        /// Which check failed (never a token or key value).
+        reason: String,
+    },
+
+    /// The payer granted fewer scopes than the app needs. Holds scope names only, never a token.
+    #[error("the payer did not grant {}; granted: {}", missing.join(" "), if granted.is_empty() { "nothing".to_owned() } else { granted.join(" ") })]
+    ScopesNotGranted {
+        /// The required scopes that no granted scope covers.
+        missing: Vec<String>,
+        /// What was granted.
+        granted: Vec<String>,
+    },
+
     /// A token response was JSON but not a usable token response (no `access_token`, wrong types).
     #[error("invalid token response: {0}")]
     InvalidTokenResponse(String),
@@ -409,7 +426,9 @@ impl Error {
             | Error::PendingAuthorizationMismatch { .. } => Stage::Callback,
             Error::OAuth { .. }
             | Error::ReauthorizationRequired { .. }
-            | Error::InvalidTokenResponse(_) => Stage::Token,
+            | Error::InvalidTokenResponse(_)
+            | Error::ScopesNotGranted { .. }
+            | Error::InvalidIdToken { .. } => Stage::Token,
             Error::StoreConflict | Error::Store(_) => Stage::Store,
             Error::Transport { stage, .. }
             | Error::UnexpectedResponse { stage, .. }

@@ -164,8 +164,17 @@
 //!   or `Display` output of this crate contains one, and no error keeps the body of a successful token response.
 //! - HTTPS everywhere except loopback ([`url_policy`]); the token endpoint's redirects are never followed;
 //!   response bodies are read with a size cap ([`SmartClientBuilder::max_body_bytes`]).
-//! - Claims in id tokens and JWT access tokens are read **without checking signatures**, only to find the
-//!   member's patient id in a token that just came from the payer over TLS; nothing else trusts them.
+//! - Every id token is **verified** before a claim is used ([`id_token`]): signature against the issuer's JWKS
+//!   (cached, refetched once on an unknown `kid`), `iss`, `aud`, `exp`/`iat` within 60 s, and the `nonce` sent
+//!   whenever `openid` is requested; failure is [`Error::InvalidIdToken`], and a payer without a `jwks_uri` is
+//!   refused unless its adapter opts out ([`IdTokenPolicy`]). A JWT *access token*'s claims are read unverified,
+//!   only as the last fallback for the patient id.
+//! - `private_key_jwt` (SMART `client-confidential-asymmetric`): a [`ClientKey`] (RS384/ES384, from PEM or JWK)
+//!   signs a fresh client assertion (`aud` = token endpoint, 4-minute `exp`, random `jti`) per token, refresh and
+//!   revocation request ([`jose`]); the app publishes [`SmartClient::jwks`].
+//! - Scopes: the adapter's defaults go out in SMART v1 or v2 syntax as discovery advertises
+//!   ([`ScopeForm`]); [`TokenSet::granted_scopes`] answers "may I read Condition?" for either form, and
+//!   [`TokenSet::scopes_not_granted`] names what the payer refused.
 //!
 //! # Logging
 //!
@@ -184,7 +193,10 @@ pub mod discovery;
 pub mod error;
 pub mod fhir;
 pub(crate) mod http;
+pub mod id_token;
+pub mod jose;
 mod pkce;
+pub mod scopes;
 mod serde_util;
 mod session;
 pub mod store;
@@ -211,6 +223,9 @@ pub use client::{
 pub use discovery::{DiscoverySource, SmartConfiguration};
 pub use error::{BodyExcerpt, Error, OutcomeIssue, Result, Stage, TransportKind};
 pub use fhir::{EobQuery, FhirClient, FhirPool, SearchItem, SearchStream};
+pub use id_token::IdTokenPolicy;
+pub use jose::{ClientKey, SigningAlgorithm, jwks_document};
+pub use scopes::{Permissions, ResourceScope, Scope, ScopeContext, ScopeForm, ScopeSet};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use session::{DisconnectOutcome, Session};
 pub use store::{LeaseClaim, MemoryTokenStore, StoredTokens, TokenStore, Version};

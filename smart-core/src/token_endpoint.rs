@@ -17,6 +17,7 @@ use crate::adapter::{ClientAuth, PayerAdapter, TokenRequestFormat};
 use crate::claims::scalar_string;
 use crate::error::{Error, Result, Stage, TransportKind};
 use crate::http::{self, ContentKind, Received};
+use crate::jose::ClientKey;
 use crate::serde_util;
 use crate::tokens::TokenSet;
 use crate::url_policy::redact_url;
@@ -27,15 +28,29 @@ pub(crate) enum ResolvedAuth {
     Basic,
     Post,
     Public,
+    PrivateKeyJwt,
 }
+
+/// How long a client assertion is valid: under SMART's five-minute cap, with room for a slow clock.
+const ASSERTION_LIFETIME: Duration = Duration::from_secs(240);
 
 /// Resolves the adapter's choice against discovery and whether a secret is configured.
 pub(crate) fn resolve_auth(
     configured: ClientAuth,
     advertised: &[String],
     has_secret: bool,
+    has_key: bool,
 ) -> ResolvedAuth {
+    let says = |m: &str| advertised.iter().any(|a| a == m);
     match configured {
+        ClientAuth::PrivateKeyJwt if has_key => ResolvedAuth::PrivateKeyJwt,
+        // The builder refuses PrivateKeyJwt without a key; be safe anyway.
+        ClientAuth::PrivateKeyJwt => ResolvedAuth::Public,
+        ClientAuth::Auto
+            if has_key && (advertised.is_empty() || says("private_key_jwt") || !has_secret) =>
+        {
+            ResolvedAuth::PrivateKeyJwt
+        }
         ClientAuth::ClientSecretBasic if has_secret => ResolvedAuth::Basic,
         ClientAuth::ClientSecretPost if has_secret => ResolvedAuth::Post,
         ClientAuth::None => ResolvedAuth::Public,
@@ -43,7 +58,6 @@ pub(crate) fn resolve_auth(
         ClientAuth::ClientSecretBasic | ClientAuth::ClientSecretPost => ResolvedAuth::Public,
         _ if !has_secret => ResolvedAuth::Public,
         _ => {
-            let says = |m: &str| advertised.iter().any(|a| a == m);
             if advertised.is_empty() || says("client_secret_basic") {
                 ResolvedAuth::Basic
             } else if says("client_secret_post") {
@@ -72,9 +86,12 @@ pub(crate) struct TokenCall<'a> {
     pub http: &'a reqwest::Client,
     pub adapter: &'a dyn PayerAdapter,
     pub endpoint: &'a Url,
+    /// The token endpoint: the `aud` of client assertions, whichever endpoint is called.
+    pub token_endpoint: &'a Url,
     pub auth: ResolvedAuth,
     pub client_id: &'a str,
     pub client_secret: Option<&'a SecretString>,
+    pub client_key: Option<&'a ClientKey>,
     pub max_body: usize,
     pub timeout: std::time::Duration,
 }
@@ -92,7 +109,24 @@ impl TokenCall<'_> {
             .post(self.endpoint.clone())
             .timeout(self.timeout)
             .header(ACCEPT, "application/json");
+        let assertion;
         match (self.auth, self.client_secret) {
+            (ResolvedAuth::PrivateKeyJwt, _) => {
+                let key = self.client_key.ok_or_else(|| {
+                    Error::Config("private_key_jwt needs a client signing key".into())
+                })?;
+                assertion = key.client_assertion(
+                    self.client_id,
+                    self.token_endpoint,
+                    SystemTime::now(),
+                    ASSERTION_LIFETIME,
+                )?;
+                params.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ));
+                params.push(("client_assertion", assertion.expose_secret()));
+            }
             (ResolvedAuth::Basic, Some(secret)) => {
                 request = request.header(AUTHORIZATION, basic_auth_header(self.client_id, secret)?);
             }
@@ -350,6 +384,7 @@ pub(crate) fn parse_token_response(
         expires_at,
         refresh_token,
         scopes,
+        not_granted: Vec::new(),
         patient,
         consent_expires_at,
         encounter,
@@ -392,22 +427,23 @@ mod tests {
     fn auto_auth_follows_discovery_and_secret() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            resolve_auth(ClientAuth::Auto, &[], true),
+            resolve_auth(ClientAuth::Auto, &[], true, false),
             ResolvedAuth::Basic
         );
         assert_eq!(
-            resolve_auth(ClientAuth::Auto, &[], false),
+            resolve_auth(ClientAuth::Auto, &[], false, false),
             ResolvedAuth::Public
         );
         assert_eq!(
-            resolve_auth(ClientAuth::Auto, &s(&["client_secret_post"]), true),
+            resolve_auth(ClientAuth::Auto, &s(&["client_secret_post"]), true, false),
             ResolvedAuth::Post
         );
         assert_eq!(
             resolve_auth(
                 ClientAuth::Auto,
                 &s(&["client_secret_post", "client_secret_basic"]),
-                true
+                true,
+                false
             ),
             ResolvedAuth::Basic
         );
@@ -415,13 +451,37 @@ mod tests {
             resolve_auth(
                 ClientAuth::ClientSecretPost,
                 &s(&["client_secret_basic"]),
-                true
+                true,
+                false
             ),
             ResolvedAuth::Post
         );
         assert_eq!(
-            resolve_auth(ClientAuth::None, &[], true),
+            resolve_auth(ClientAuth::None, &[], true, false),
             ResolvedAuth::Public
+        );
+        // A signing key: private_key_jwt when advertised, when nothing is, or when there is no secret.
+        let jwt = s(&["client_secret_basic", "private_key_jwt"]);
+        assert_eq!(
+            resolve_auth(ClientAuth::Auto, &jwt, true, true),
+            ResolvedAuth::PrivateKeyJwt
+        );
+        assert_eq!(
+            resolve_auth(ClientAuth::Auto, &[], false, true),
+            ResolvedAuth::PrivateKeyJwt
+        );
+        assert_eq!(
+            resolve_auth(ClientAuth::Auto, &s(&["client_secret_basic"]), true, true),
+            ResolvedAuth::Basic
+        );
+        assert_eq!(
+            resolve_auth(
+                ClientAuth::PrivateKeyJwt,
+                &s(&["client_secret_basic"]),
+                true,
+                true
+            ),
+            ResolvedAuth::PrivateKeyJwt
         );
     }
 

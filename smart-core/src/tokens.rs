@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::claims;
+use crate::scopes::ScopeSet;
 use crate::serde_util;
 
 /// The tokens for one member's authorization, as returned by the token endpoint and kept by a
@@ -33,6 +34,9 @@ pub struct TokenSet {
     pub(crate) refresh_token: Option<SecretString>,
     #[serde(default)]
     pub(crate) scopes: Vec<String>,
+    /// Scopes requested but not granted (empty when everything was granted or the payer did not say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) not_granted: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) patient: Option<String>,
     #[serde(
@@ -84,6 +88,7 @@ impl TokenSet {
             expires_at: expires_in.map(|d| serde_util::add_clamped(issued_at, d)),
             refresh_token: None,
             scopes: Vec::new(),
+            not_granted: Vec::new(),
             patient: None,
             consent_expires_at: None,
             encounter: None,
@@ -194,6 +199,41 @@ impl TokenSet {
         self.scopes.iter().any(|s| s == scope)
     }
 
+    /// The granted scopes, typed: ask [`ScopeSet::allows_read`] whether a resource type may be read, whichever
+    /// scope syntax (v1 or v2) the payer granted.
+    ///
+    /// ```
+    /// use secrecy::SecretString;
+    /// let t = smart_core::TokenSet::bearer(SecretString::from("at"), None)
+    ///     .with_scopes(["openid", "patient/Condition.rs", "patient/Coverage.read"]);
+    /// assert!(t.granted_scopes().allows_read("Condition"));
+    /// assert!(t.granted_scopes().allows_read("Coverage"));
+    /// assert!(!t.granted_scopes().allows_read("ExplanationOfBenefit"));
+    /// ```
+    pub fn granted_scopes(&self) -> ScopeSet {
+        ScopeSet::from_strs(&self.scopes)
+    }
+
+    /// The scopes the app requested that the payer did not grant (empty when all were granted, or when the
+    /// token response named no `scope`, which means everything requested).
+    pub fn scopes_not_granted(&self) -> &[String] {
+        &self.not_granted
+    }
+
+    /// Fails with [`Error::ScopesNotGranted`](crate::Error::ScopesNotGranted), naming each missing scope, unless
+    /// every one of `required` is covered by the granted scopes.
+    pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> crate::Result<()> {
+        let missing = self.granted_scopes().missing(required);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::Error::ScopesNotGranted {
+                missing,
+                granted: self.scopes.clone(),
+            })
+        }
+    }
+
     /// When the member's consent ends, where the payer says (CMS Blue Button's `access_grant_expiration`).
     /// After it, refreshing fails and the member must authorize again.
     pub fn consent_expires_at(&self) -> Option<SystemTime> {
@@ -250,6 +290,7 @@ impl std::fmt::Debug for TokenSet {
             )
             .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
             .field("scopes", &self.scopes)
+            .field("not_granted", &self.not_granted)
             .field("patient", &self.patient)
             .field("encounter", &self.encounter)
             .field("consent_expires_at", &self.consent_expires_at)

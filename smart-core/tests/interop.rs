@@ -15,9 +15,9 @@ use std::time::{Duration, SystemTime};
 
 use oidc_server::{OidcServer, clients};
 use smart_core::{
-    AudPolicy, AuthorizationRequest, ClientAuth, DiscoverySource, Error, ExposeSecret,
-    MemoryTokenStore, PayerAdapter, PendingAuthorization, Revocation, SecretString, SmartClient,
-    Standard, TokenSet, TokenStore,
+    AudPolicy, AuthorizationRequest, ClientAuth, ClientKey, DiscoverySource, Error, ExposeSecret,
+    MemoryTokenStore, PayerAdapter, PendingAuthorization, Revocation, ScopeForm, SecretString,
+    SigningAlgorithm, SmartClient, Standard, TokenSet, TokenStore,
 };
 use url::Url;
 
@@ -30,6 +30,7 @@ struct Tweaked {
     client_auth: ClientAuth,
     aud: AudPolicy,
     oauth_issuer: Option<Url>,
+    scope_form: ScopeForm,
 }
 
 impl Tweaked {
@@ -39,7 +40,13 @@ impl Tweaked {
             client_auth: ClientAuth::Auto,
             aud: AudPolicy::FhirBase,
             oauth_issuer: None,
+            scope_form: ScopeForm::Auto,
         }
+    }
+
+    fn scope_form(mut self, form: ScopeForm) -> Self {
+        self.scope_form = form;
+        self
     }
 
     fn client_auth(mut self, client_auth: ClientAuth) -> Self {
@@ -77,6 +84,10 @@ impl PayerAdapter for Tweaked {
 
     fn oauth_issuer(&self) -> Option<Url> {
         self.oauth_issuer.clone()
+    }
+
+    fn scope_form(&self) -> ScopeForm {
+        self.scope_form
     }
 }
 
@@ -139,17 +150,21 @@ async fn assert_usable_tokens(server: &OidcServer, tokens: &TokenSet) {
         tokens.refresh_token().is_some(),
         "offline_access was granted, so a refresh token: {tokens:?}"
     );
-    for scope in [
-        "openid",
-        "offline_access",
-        "launch/patient",
-        "patient/*.read",
-    ] {
+    for scope in ["openid", "offline_access", "launch/patient"] {
         assert!(
             tokens.scopes().iter().any(|s| s == scope),
             "granted scope {scope}: {tokens:?}"
         );
     }
+    // `/fhir` offers SMART v1 and v2; the SDK asked in v2 (patient/*.rs), and either form answers the question.
+    assert!(
+        tokens.granted_scopes().allows_read("ExplanationOfBenefit"),
+        "granted: {tokens:?}"
+    );
+    assert!(
+        tokens.scopes_not_granted().is_empty(),
+        "everything requested was granted: {tokens:?}"
+    );
     let expires_at = tokens.expires_at().expect("the server sends expires_in");
     let lifetime = expires_at
         .duration_since(SystemTime::now())
@@ -814,4 +829,357 @@ async fn the_server_exits_when_its_stdin_closes() {
         "the server did not exit on stdin EOF: {status:?}\n{}",
         server.log()
     );
+}
+
+// ---- Scopes negotiated from discovery ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn scope_form_follows_discovery_v1_only_v2_only_and_both() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::BASIC;
+    for (path, want, not) in [
+        ("/fhir-v1", "patient/*.read", "patient/*.rs"),
+        ("/fhir-v2", "patient/*.rs", "patient/*.read"),
+        ("/fhir", "patient/*.rs", "patient/*.read"),
+    ] {
+        let sdk = client(server, Tweaked::new(&server.url(path)), id, Some(pw));
+        let (request, callback) = authorize(server, &sdk).await;
+        let asked = query_param(&request.url, "scope").unwrap();
+        let asked: Vec<&str> = asked.split(' ').collect();
+        assert!(asked.contains(&want), "{path}: asked {asked:?}");
+        assert!(!asked.contains(&not), "{path}: asked {asked:?}");
+        assert!(request.pending.scopes().iter().any(|s| s == want));
+        let tokens = sdk
+            .exchange_code(&request.pending, callback.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}\n{}", server.log()));
+        assert!(
+            tokens.scopes().iter().any(|s| s == want),
+            "{path}: {tokens:?}"
+        );
+        assert!(tokens.granted_scopes().allows_read("Condition"), "{path}");
+        assert!(tokens.scopes_not_granted().is_empty(), "{path}: {tokens:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_v2_only_server_refuses_v1_scopes_pinned_by_the_adapter() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::BASIC;
+    let adapter = Tweaked::new(&server.url("/fhir-v2")).scope_form(ScopeForm::V1);
+    let sdk = client(server, adapter, id, Some(pw));
+    let (request, callback) = authorize(server, &sdk).await;
+    assert!(
+        request
+            .pending
+            .scopes()
+            .iter()
+            .any(|s| s == "patient/*.read")
+    );
+    match sdk.exchange_code(&request.pending, callback.as_str()).await {
+        Err(Error::AuthorizationDenied { error, .. }) => assert_eq!(error, "invalid_scope"),
+        other => panic!("expected invalid_scope, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn filtered_v2_grants_are_typed_and_missing_scopes_are_named() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::BASIC;
+    let requested = [
+        "openid",
+        "offline_access",
+        "launch/patient",
+        "patient/Observation.rs?category=laboratory",
+        "patient/Condition.rs",
+        "patient/Coverage.rs",
+    ];
+    let sdk = SmartClient::builder(Arc::new(Tweaked::new(&server.url("/fhir-v2"))))
+        .client_id(id)
+        .client_secret(SecretString::from(pw))
+        .redirect_uri(server.redirect_uri.as_str())
+        .unwrap()
+        .scopes(requested)
+        .build()
+        .unwrap();
+    let (_, tokens) = connect(server, &sdk).await;
+    let granted = tokens.granted_scopes();
+    assert!(granted.allows_read("Condition"), "{tokens:?}");
+    assert!(granted.allows_read_some("Observation"), "{tokens:?}");
+    assert!(!granted.allows_read("Observation"), "only laboratory ones");
+    assert!(!granted.allows_read_some("Coverage"));
+    assert_eq!(tokens.scopes_not_granted(), ["patient/Coverage.rs"]);
+    match tokens.require_scopes(&["patient/Condition.rs", "patient/Coverage.rs"]) {
+        Err(Error::ScopesNotGranted { missing, .. }) => {
+            assert_eq!(missing, ["patient/Coverage.rs"])
+        }
+        other => panic!("expected ScopesNotGranted, got {other:?}"),
+    }
+}
+
+// ---- private_key_jwt (client-confidential-asymmetric) -----------------------------------------------------
+
+fn fixture(name: &str) -> SecretString {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    SecretString::from(std::fs::read_to_string(&path).unwrap())
+}
+
+fn rs384_key(kid: &str) -> ClientKey {
+    ClientKey::from_pem(&fixture("rs384-test-key.pem"), SigningAlgorithm::Rs384, kid).unwrap()
+}
+
+fn es384_key() -> ClientKey {
+    ClientKey::from_jwk(&fixture("es384-test-key.jwk.json")).unwrap()
+}
+
+fn key_client(
+    server: &OidcServer,
+    adapter: Tweaked,
+    client_id: &str,
+    key: ClientKey,
+) -> SmartClient {
+    SmartClient::builder(Arc::new(adapter))
+        .client_id(client_id)
+        .client_key(key)
+        .redirect_uri(server.redirect_uri.as_str())
+        .unwrap()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn private_key_jwt_rs384_and_es384_for_exchange_refresh_and_revocation() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    for (client_id, key, registered) in [
+        (
+            clients::JWT_RS384,
+            rs384_key("test-rs384"),
+            "rs384-test-key.jwk.json",
+        ),
+        (clients::JWT_ES384, es384_key(), "es384-test-key.jwk.json"),
+    ] {
+        // Auto: discovery advertises private_key_jwt and the app has a key (and no secret).
+        let sdk = key_client(server, Tweaked::new(&server.fhir_base), client_id, key);
+        // The JWKS the app would publish is the public half the server has registered.
+        let jwks = sdk.jwks().unwrap();
+        let private: serde_json::Value =
+            serde_json::from_str(fixture(registered).expose_secret()).unwrap();
+        for field in ["kid", "kty", "n", "e", "x", "y"] {
+            assert_eq!(
+                jwks["keys"][0].get(field),
+                private.get(field),
+                "{client_id} {field}"
+            );
+        }
+        assert!(jwks["keys"][0].get("d").is_none());
+
+        let (_, tokens) = connect(server, &sdk).await;
+        assert_usable_tokens(server, &tokens).await;
+        let refreshed = sdk
+            .refresh(&tokens)
+            .await
+            .unwrap_or_else(|e| panic!("{client_id} refresh: {e}\n{}", server.log()));
+        assert_eq!(
+            server
+                .read_patient_status(secret(refreshed.access_token()))
+                .await,
+            200
+        );
+        let revocation = sdk
+            .revoke(&refreshed)
+            .await
+            .unwrap_or_else(|e| panic!("{client_id} revoke: {e}\n{}", server.log()));
+        assert!(
+            matches!(
+                revocation,
+                Revocation::Revoked {
+                    refresh_token: true,
+                    access_token: true
+                }
+            ),
+            "{revocation:?}"
+        );
+        assert_eq!(
+            server
+                .read_patient_status(secret(refreshed.access_token()))
+                .await,
+            401,
+            "{client_id}: revoked with a client assertion"
+        );
+    }
+}
+
+#[tokio::test]
+async fn private_key_jwt_with_an_unregistered_kid_is_refused() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let adapter = Tweaked::new(&server.fhir_base).client_auth(ClientAuth::PrivateKeyJwt);
+    let sdk = key_client(
+        server,
+        adapter,
+        clients::JWT_RS384,
+        rs384_key("not-registered"),
+    );
+    let (request, callback) = authorize(server, &sdk).await;
+    assert_invalid_client(sdk.exchange_code(&request.pending, callback.as_str()).await);
+}
+
+#[tokio::test]
+async fn an_expired_client_assertion_is_refused_and_a_fresh_one_accepted() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let key = es384_key();
+    let sdk = key_client(
+        server,
+        Tweaked::new(&server.fhir_base),
+        clients::JWT_ES384,
+        key.clone(),
+    );
+    let (_, tokens) = connect(server, &sdk).await;
+    let token_endpoint = server.url("/token");
+    let refresh = |assertion: SecretString| {
+        let rt = secret(tokens.refresh_token().unwrap()).to_owned();
+        let url = token_endpoint.clone();
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt.as_str()),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.expose_secret()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Signed ten minutes ago for five minutes: expired beyond any clock tolerance.
+    let expired = key
+        .client_assertion(
+            clients::JWT_ES384,
+            &token_endpoint,
+            SystemTime::now() - Duration::from_secs(600),
+            Duration::from_secs(300),
+        )
+        .unwrap();
+    let answer = refresh(expired).await;
+    assert_eq!(answer.status(), 401);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    // The same refresh token with a fresh assertion: accepted, so it was the expiry that was refused.
+    let fresh = key
+        .client_assertion(
+            clients::JWT_ES384,
+            &token_endpoint,
+            SystemTime::now(),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    let answer = refresh(fresh).await;
+    assert_eq!(answer.status(), 200, "{}", server.log());
+}
+
+// ---- Verified id tokens -------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn oidc_provider_id_tokens_are_verified_with_the_nonce_sent() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::FHIRUSER;
+    let sdk = client(server, Tweaked::new(&server.fhir_base), id, Some(pw));
+    let (request, callback) = authorize(server, &sdk).await;
+    let nonce = request
+        .pending
+        .nonce()
+        .expect("openid requested, so a nonce")
+        .clone();
+    assert_eq!(
+        query_param(&request.url, "nonce").as_deref(),
+        Some(nonce.expose_secret())
+    );
+    let tokens = sdk
+        .exchange_code(&request.pending, callback.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    // The patient came from the verified id token (this client's token responses carry no `patient`).
+    assert_eq!(tokens.patient(), Some(server.patient.as_str()));
+    let id_token = tokens.id_token().unwrap();
+    let claims = sdk.verify_id_token(id_token, Some(&nonce)).await.unwrap();
+    assert_eq!(claims["nonce"], nonce.expose_secret());
+    assert_eq!(claims["iss"], server.issuer.as_str().trim_end_matches('/'));
+    assert_eq!(claims["aud"], id);
+
+    // The same real token, checked as another client's, with another nonce, or with its payload changed.
+    let (other, other_pw) = clients::BASIC;
+    let other_sdk = client(
+        server,
+        Tweaked::new(&server.fhir_base),
+        other,
+        Some(other_pw),
+    );
+    let expect_invalid = |r: Result<serde_json::Map<String, serde_json::Value>, Error>,
+                          needle: &str| match r {
+        Err(Error::InvalidIdToken { reason }) => assert!(reason.contains(needle), "{reason}"),
+        other => panic!("expected InvalidIdToken ({needle}), got {other:?}"),
+    };
+    expect_invalid(other_sdk.verify_id_token(id_token, None).await, "aud");
+    expect_invalid(
+        sdk.verify_id_token(id_token, Some(&SecretString::from("another-nonce")))
+            .await,
+        "nonce",
+    );
+    let parts: Vec<&str> = secret(id_token).split('.').collect();
+    let mut payload: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    payload["fhirUser"] = serde_json::json!("Patient/someone-else");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            payload.to_string()
+        ),
+        parts[2]
+    );
+    expect_invalid(
+        sdk.verify_id_token(&SecretString::from(forged), None).await,
+        "signature",
+    );
+}
+
+#[tokio::test]
+async fn an_id_token_without_the_nonce_of_the_pending_authorization_fails_the_exchange() {
+    let Some(server) = oidc_server::shared().await else {
+        return;
+    };
+    let (id, pw) = clients::FHIRUSER;
+    let sdk = client(server, Tweaked::new(&server.fhir_base), id, Some(pw));
+    let (request, callback) = authorize(server, &sdk).await;
+    // The web app's session came back with another nonce (a mix-up or an injected code).
+    let mut saved = serde_json::to_value(&request.pending).unwrap();
+    saved["nonce"] = serde_json::json!("a-nonce-this-login-never-sent");
+    let pending: PendingAuthorization = serde_json::from_value(saved).unwrap();
+    match sdk.exchange_code(&pending, callback.as_str()).await {
+        Err(Error::InvalidIdToken { reason }) => assert!(reason.contains("nonce"), "{reason}"),
+        other => panic!("expected InvalidIdToken, got {other:?}"),
+    }
 }

@@ -70,16 +70,6 @@ impl TokenStore for Broken {
     }
 }
 
-fn jwt(claims: serde_json::Value) -> String {
-    let e = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    format!(
-        "{}.{}.{}",
-        e(br#"{"alg":"RS256"}"#),
-        e(claims.to_string().as_bytes()),
-        e(b"signature-bytes")
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_logs_debug_or_errors() {
     let logs = Captured::default();
@@ -91,18 +81,25 @@ async fn no_secret_in_logs_debug_or_errors() {
         .try_init()
         .unwrap();
 
-    let id_token =
-        jwt(json!({"sub": "member", "fhirUser": "Patient/pat-123", "nonce": "ID-TOKEN-NONCE"}));
-    let server = payer().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/token"))
-        .and(body_string_contains("grant_type=authorization_code"))
-        .and(body_string_contains("code=GOOD-CODE"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "AT-FIRST-SECRET", "token_type": "Bearer", "expires_in": 1,
-            "refresh_token": "RT-FIRST-SECRET", "id_token": id_token,
-            "payer_session_token": "EXTRA-SECRET"
-        })))
+    // A payer with a JWKS: the id token below is really signed (test-only fixture key), so the whole
+    // verification path runs under the TRACE subscriber too.
+    let server = wiremock::MockServer::start().await;
+    let mut cfg = smart_config(&server);
+    cfg["jwks_uri"] = json!(format!("{}/auth/jwks", server.uri()));
+    mount_smart_config(&server, cfg).await;
+    let issuer_key = smart_core::ClientKey::from_jwk(&SecretString::from(
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/rs384-test-key.jwk.json"
+        ))
+        .unwrap(),
+    ))
+    .unwrap();
+    Mock::given(method("GET"))
+        .and(path("/auth/jwks"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(smart_core::jwks_document(&[&issuer_key])),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -144,6 +141,31 @@ async fn no_secret_in_logs_debug_or_errors() {
     let c = builder.build().unwrap();
     let req = c.authorize_url().await.unwrap();
     let state = query(&req.url)["state"].clone();
+    let nonce = req.pending.nonce().unwrap().expose_secret().to_owned();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let id_token = issuer_key
+        .sign_jwt(&json!({
+            "iss": format!("{}/auth", server.uri()), "aud": CLIENT_ID, "iat": now, "exp": now + 300,
+            "sub": "member", "fhirUser": "Patient/pat-123", "nonce": nonce,
+        }))
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    Mock::given(method("POST"))
+        .and(path("/auth/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code=GOOD-CODE"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-FIRST-SECRET", "token_type": "Bearer", "expires_in": 1,
+            "refresh_token": "RT-FIRST-SECRET", "id_token": id_token,
+            "payer_session_token": "EXTRA-SECRET"
+        })))
+        .mount(&server)
+        .await;
+
     debugs.push(format!("{c:?} {req:?} {:?}", req.pending));
 
     // Failures on the callback.
@@ -220,6 +242,7 @@ async fn no_secret_in_logs_debug_or_errors() {
         "EXTRA-SECRET".into(),
         id_token.clone(),
         id_token.split('.').nth(1).unwrap().to_owned(),
+        nonce.clone(),
         "GOOD-CODE".into(),
         "BAD-CODE".into(),
         "INVALID-GRANT-CODE".into(),

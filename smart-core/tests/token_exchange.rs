@@ -220,7 +220,16 @@ async fn patient_from_id_token_fhir_user_then_jwt_access_token() {
         })))
         .mount_as_scoped(&server)
         .await;
+    // This payer publishes no jwks_uri, so its (unsigned) id token cannot be verified: refused by default...
     let c = client(&server, None);
+    match exchange(&c).await {
+        Err(Error::InvalidIdToken { reason }) => assert!(reason.contains("jwks_uri"), "{reason}"),
+        other => panic!("expected InvalidIdToken, got {other:?}"),
+    }
+    // ...and read, unverified, by an adapter that documents the opt-out.
+    let mut adapter = TestAdapter::new(&server);
+    adapter.id_token_policy = smart_core::IdTokenPolicy::AllowUnverifiedWithoutJwks;
+    let c = builder(adapter, None).build().unwrap();
     assert_eq!(exchange(&c).await.unwrap().patient(), Some("from-id-token"));
     drop(guard);
     token_responds(

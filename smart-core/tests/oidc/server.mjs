@@ -22,6 +22,7 @@
 // Run by hand: `node server.mjs` (Ctrl-D stops it).
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import * as querystring from 'node:querystring';
 
@@ -42,11 +43,29 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 /** A secret full of characters that RFC 6749 §2.3.1 form-encoding must escape inside a Basic header. */
 const SPECIAL_SECRET = 'p@ss w+rd/=:%';
 
-/** FHIR bases whose URL is an acceptable `aud`. `/nofhir` serves no smart-configuration (discovery fallback). */
-const FHIR_PATHS = ['/fhir', '/nofhir'];
+/** FHIR bases whose URL is an acceptable `aud`. `/nofhir` serves no smart-configuration (discovery fallback).
+ * `/fhir-v1` and `/fhir-v2` are the same FHIR server advertising (and accepting) only SMART v1 or only v2 scopes;
+ * `/fhir` offers both. */
+const FHIR_PATHS = ['/fhir', '/nofhir', '/fhir-v1', '/fhir-v2'];
 
 /** SMART scopes granted on the FHIR resource (the provider's OIDC scopes are configured separately). */
-const FHIR_SCOPES = ['launch/patient', 'patient/*.read', 'patient/*.rs'];
+const FHIR_SCOPES = [
+  'launch/patient', 'patient/*.read', 'patient/*.rs', 'patient/Observation.rs?category=laboratory',
+  'patient/Condition.rs',
+];
+const V1_SCOPES = FHIR_SCOPES.filter((s) => scopeForm(s) === 'v1');
+const V2_SCOPES = FHIR_SCOPES.filter((s) => scopeForm(s) === 'v2');
+
+/** Which scope syntax each FHIR base accepts: a server that speaks one form refuses the other (invalid_scope). */
+const SCOPE_FORMS = { '/fhir': ['v1', 'v2'], '/fhir-v1': ['v1'], '/fhir-v2': ['v2'] };
+
+/** `v1`, `v2`, or undefined (not a resource scope). */
+function scopeForm(scope) {
+  if (!/^(patient|user|system)\//.test(scope)) return undefined;
+  if (/\.(read|write|\*)$/.test(scope)) return 'v1';
+  if (/\.c?r?u?d?s?(\?.+)?$/.test(scope)) return 'v2';
+  return undefined;
+}
 
 const ROUTES = {
   authorization: '/auth',
@@ -57,6 +76,14 @@ const ROUTES = {
   userinfo: '/me',
   end_session: '/session/end',
 };
+
+/** The test-only client signing keys (../fixtures), registered by their public halves only. */
+function publicJwk(file) {
+  const { kty, n, e, crv, x, y, kid, alg } = JSON.parse(readFileSync(new URL(`../fixtures/${file}`, import.meta.url)));
+  return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use: 'sig' }).filter(([, v]) => v));
+}
+const RS384_CLIENT_KEY = publicJwk('rs384-test-key.jwk.json');
+const ES384_CLIENT_KEY = publicJwk('es384-test-key.jwk.json');
 
 const CLIENTS = [
   { client_id: 'basic-client', client_secret: 'basic-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
@@ -69,6 +96,15 @@ const CLIENTS = [
   // not mixed with those of tests running in parallel.
   { client_id: 'race-memory-client', client_secret: 'race-memory-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
   { client_id: 'race-sqlite-client', client_secret: 'race-sqlite-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
+  // SMART client-confidential-asymmetric: private_key_jwt with the algorithms SMART requires servers to support.
+  {
+    client_id: 'jwt-rs384-client', token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'RS384', jwks: { keys: [RS384_CLIENT_KEY] },
+  },
+  {
+    client_id: 'jwt-es384-client', token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES384', jwks: { keys: [ES384_CLIENT_KEY] },
+  },
 ].map((c) => ({
   ...c,
   redirect_uris: [REDIRECT_URI],
@@ -107,6 +143,8 @@ const provider = new Provider(issuer, {
   scopes: ['openid', 'offline_access', 'fhirUser'],
   // PKCE on every client, confidential ones included (the SMART App Launch 2.0 rule), and S256 only.
   pkce: { required: () => true },
+  // RS384 and ES384 for private_key_jwt, as SMART App Launch 2 requires of servers (not in the defaults).
+  enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'RS384', 'ES256', 'ES384'] },
   // Rotate on every refresh so a test can spend a refresh token and then try to reuse it.
   rotateRefreshToken: () => true,
   // Explicit lifetimes (the defaults work but print a notice each).
@@ -129,6 +167,12 @@ const provider = new Provider(issuer, {
       }
       if (!fhirBases.includes(value)) {
         throw new errors.InvalidRequest(`aud ${value} is not a FHIR server of this authorization server`);
+      }
+      const forms = SCOPE_FORMS[value.slice(issuer.length)];
+      const wrong = String(ctx.oidc.params.scope ?? '').split(' ')
+        .filter((sc) => forms && scopeForm(sc) && !forms.includes(scopeForm(sc)));
+      if (wrong.length > 0) {
+        throw new errors.InvalidScope(`this server accepts only SMART ${forms.join('/')} scopes`, wrong.join(' '));
       }
     },
   },
@@ -251,6 +295,15 @@ provider.use(async (ctx, next) => {
         // Malformed: the provider reports it.
       }
     }
+  } else if (body.client_assertion_type === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+    used = 'private_key_jwt';
+    if (clientId === undefined && typeof body.client_assertion === 'string') {
+      try {
+        clientId = JSON.parse(Buffer.from(body.client_assertion.split('.')[1], 'base64url').toString('utf8')).iss;
+      } catch {
+        // Malformed: the provider reports it.
+      }
+    }
   } else if (body.client_secret !== undefined) {
     used = 'client_secret_post';
   }
@@ -294,7 +347,14 @@ provider.use(async (ctx, next) => {
 
 // The FHIR side: SMART discovery at the FHIR base, and one protected read.
 provider.use(async (ctx, next) => {
-  if (ctx.method === 'GET' && ctx.path === '/fhir/.well-known/smart-configuration') {
+  const smartConfig = /^(\/fhir(?:-v1|-v2)?)\/\.well-known\/smart-configuration$/.exec(ctx.path);
+  if (ctx.method === 'GET' && smartConfig) {
+    const forms = SCOPE_FORMS[smartConfig[1]];
+    const resourceScopes = [
+      'launch/patient',
+      ...(forms.includes('v1') ? V1_SCOPES : []),
+      ...(forms.includes('v2') ? V2_SCOPES : []),
+    ];
     const url = (name) => `${issuer}${ROUTES[name]}`;
     ctx.type = 'json';
     ctx.body = {
@@ -307,12 +367,15 @@ provider.use(async (ctx, next) => {
       userinfo_endpoint: url('userinfo'),
       grant_types_supported: ['authorization_code', 'refresh_token'],
       response_types_supported: ['code'],
-      scopes_supported: ['openid', 'fhirUser', 'offline_access', ...FHIR_SCOPES],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      scopes_supported: ['openid', 'fhirUser', 'offline_access', ...resourceScopes],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'],
       code_challenge_methods_supported: ['S256'],
       capabilities: [
-        'launch-standalone', 'client-public', 'client-confidential-symmetric', 'context-standalone-patient',
+        'launch-standalone', 'client-public', 'client-confidential-symmetric', 'client-confidential-asymmetric',
+        'context-standalone-patient',
         'permission-offline', 'permission-patient', 'sso-openid-connect',
+        ...forms.map((f) => `permission-${f}`),
       ],
     };
     return undefined;

@@ -59,6 +59,14 @@ pub mod clients {
     pub const SPECIAL_POST: &str = "special-post-client";
     /// `client_secret_basic`; its token responses have no `patient`, only the id token's `fhirUser` names it.
     pub const FHIRUSER: (&str, &str) = ("fhiruser-client", "fhiruser-client-secret");
+    /// `private_key_jwt` with RS384, registered with the public half of `tests/fixtures/rs384-test-key.*`
+    /// (kid `test-rs384`).
+    #[allow(dead_code)] // in smart-core's interop tests only
+    pub const JWT_RS384: &str = "jwt-rs384-client";
+    /// `private_key_jwt` with ES384, registered with the public half of `tests/fixtures/es384-test-key.*`
+    /// (kid `test-es384`).
+    #[allow(dead_code)] // in smart-core's interop tests only
+    pub const JWT_ES384: &str = "jwt-es384-client";
     /// `client_secret_basic`; used only by the refresh race over a `MemoryTokenStore` (its refresh count).
     pub const RACE_MEMORY: (&str, &str) = ("race-memory-client", "race-memory-client-secret");
     /// `client_secret_basic`; used only by the refresh race over the web app's SQLite store.

@@ -34,6 +34,7 @@ pub struct TestAdapter {
     pub client_auth: ClientAuth,
     pub patient_source: PatientIdSource,
     pub token_format: TokenRequestFormat,
+    pub id_token_policy: smart_core::IdTokenPolicy,
 }
 
 impl TestAdapter {
@@ -51,6 +52,7 @@ impl TestAdapter {
             client_auth: ClientAuth::Auto,
             patient_source: PatientIdSource::TokenResponse,
             token_format: TokenRequestFormat::Form,
+            id_token_policy: smart_core::IdTokenPolicy::Verify,
         }
     }
 }
@@ -99,6 +101,9 @@ impl PayerAdapter for TestAdapter {
     }
     fn patient_id_source(&self) -> PatientIdSource {
         self.patient_source.clone()
+    }
+    fn id_token_policy(&self) -> smart_core::IdTokenPolicy {
+        self.id_token_policy
     }
     fn explain_oauth_error(&self, error: &str, description: Option<&str>) -> Option<String> {
         match (error, description) {
