@@ -60,9 +60,11 @@ pub fn token_response(
         http: http()?,
         adapter: &adapter,
         endpoint: &endpoint,
+        token_endpoint: &endpoint,
         auth: ResolvedAuth::Post,
         client_id: "fuzz-client",
         client_secret: None,
+        client_key: None,
         max_body: crate::DEFAULT_MAX_BODY_BYTES,
         timeout: Duration::from_secs(1),
     };
@@ -77,6 +79,7 @@ pub fn pending(state: &str) -> Result<PendingAuthorization> {
         redirect_uri: Url::parse("http://127.0.0.1:9/callback")
             .map_err(|e| Error::Config(e.to_string()))?,
         scopes: Vec::new(),
+        nonce: None,
         adapter_id: crate::PayerAdapter::id(&standard()?).to_owned(),
         created_at: SystemTime::now(),
     })
