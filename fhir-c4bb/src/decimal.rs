@@ -65,12 +65,33 @@ impl Decimal {
         },
     };
 
+    /// The largest scale (digits after the point) held as exact parts: far more than any
+    /// amount or quantity needs, small enough that writing the digits out costs nothing.
+    ///
+    /// A value with a larger scale (`1e-4000000000`) is kept as written:
+    /// [`to_parts`](Decimal::to_parts) gives `None`, arithmetic gives `None`, and
+    /// formatting writes the lexeme, so no operation allocates by the exponent.
+    pub const MAX_SCALE: u32 = 1000;
+
     /// `mantissa × 10^-scale`, written with exactly `scale` decimals.
     ///
+    /// A scale above [`Decimal::MAX_SCALE`] is written in exponent form
+    /// (`1e-5000`) instead of as thousands of zeros, and is not offered as exact parts.
+    ///
     /// ```
-    /// assert_eq!(fhir_c4bb::Decimal::new(-1250, 2).to_string(), "-12.50");
+    /// use fhir_c4bb::Decimal;
+    /// assert_eq!(Decimal::new(-1250, 2).to_string(), "-12.50");
+    /// let tiny = Decimal::new(1, 5000);
+    /// assert_eq!(tiny.to_string(), "1e-5000");
+    /// assert_eq!(tiny.to_parts(), None);
     /// ```
     pub fn new(mantissa: i128, scale: u32) -> Self {
+        if scale > Self::MAX_SCALE {
+            // Exponent notation is valid JSON number text, so RawValue accepts it.
+            if let Ok(raw) = RawValue::from_string(format!("{mantissa}e-{scale}")) {
+                return Decimal::literal(raw);
+            }
+        }
         match i64::try_from(mantissa) {
             Ok(mantissa) => Self {
                 repr: Repr::Exact { mantissa, scale },
@@ -88,7 +109,8 @@ impl Decimal {
     }
 
     /// The value as `(mantissa, scale)`, or `None` when it does not fit an `i128`
-    /// (more than 38 significant digits, or a huge exponent).
+    /// (more than 38 significant digits, or a huge exponent) or when its scale is above
+    /// [`Decimal::MAX_SCALE`] (`1e-4000000000`): the parts are always safe to format.
     ///
     /// ```
     /// let d: fhir_c4bb::Decimal = "1.5e2".parse()?;
@@ -439,6 +461,10 @@ fn parse_any(s: &str) -> Option<(i128, u32)> {
         m = -m;
     }
     let scale = i64::try_from(frac.len()).ok()?.checked_sub(exp)?;
+    if scale > i64::from(Decimal::MAX_SCALE) {
+        // `1e-4000000000` fits an i128 mantissa, but nothing may be sized by that scale.
+        return None;
+    }
     if scale < 0 {
         let up = pow10(u32::try_from(-scale).ok()?)?;
         Some((m.checked_mul(up)?, 0))
@@ -505,6 +531,48 @@ mod tests {
         let big = "1234567890123456789012345678901234567890.5";
         assert_eq!(d(big).to_string(), big);
         assert_eq!(d(big).to_parts(), None);
+    }
+
+    #[test]
+    fn hostile_exponents_are_kept_as_written_and_never_expanded() {
+        for s in [
+            "1e-4000000000",
+            "1e4000000000",
+            "-7E-99999999999999999999",
+            "1e-1001",
+        ] {
+            let v = d(s);
+            assert_eq!(v.to_parts(), None, "{s}");
+            assert_eq!(v.to_string(), s);
+            assert_eq!(serde_json::to_string(&v).unwrap(), s);
+            assert!(v.checked_add(&d("1")).is_none());
+            assert!(v.checked_mul(&d("1")).is_none());
+            assert_eq!(v.to_i64(), None);
+        }
+        // At the limit it is still exact.
+        assert_eq!(d("1e-1000").to_parts(), Some((1, 1000)));
+        // A product that would pass the limit leaves exact parts too.
+        let p = d("1e-1000").checked_mul(&d("1e-1000")).unwrap();
+        assert_eq!(p.to_parts(), None);
+        assert_eq!(p.to_string(), "1e-2000");
+        assert_eq!(
+            Decimal::new(-3, u32::MAX).to_string(),
+            format!("-3e-{}", u32::MAX)
+        );
+    }
+
+    #[test]
+    fn huge_digit_strings_are_kept_and_cost_their_length_only() {
+        let long = "9".repeat(200_000);
+        let v = d(&long);
+        assert_eq!(v.to_parts(), None);
+        assert_eq!(v.to_string(), long);
+        let tiny = format!("0.{}1", "0".repeat(200_000));
+        let v = d(&tiny);
+        assert_eq!(v.to_parts(), None);
+        assert_eq!(v.to_string().len(), tiny.len());
+        let zeros = format!("1{}", "0".repeat(100_000));
+        assert_eq!(d(&zeros).to_parts(), None);
     }
 
     #[test]
