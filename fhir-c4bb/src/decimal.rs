@@ -14,6 +14,8 @@ use serde::de::{self, Deserialize, Deserializer};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::element::Got;
+
 /// An exact decimal number as written in FHIR JSON.
 ///
 /// Plain numbers (`12`, `-3.50`) are held as an `i128` mantissa and a scale, and written
@@ -177,7 +179,8 @@ impl Decimal {
         Some(Decimal::new(m.checked_neg()?, s))
     }
 
-    fn from_raw(raw: Box<RawValue>) -> Result<Self, String> {
+    /// Reads a number (or a number in a string); any other JSON is handed back.
+    fn from_raw(raw: Box<RawValue>) -> Result<Self, Box<RawValue>> {
         let text = raw.get();
         match text.as_bytes().first() {
             Some(b'-' | b'0'..=b'9') => Ok(match parse_plain(text) {
@@ -185,10 +188,7 @@ impl Decimal {
                 None => Decimal::literal(raw),
             }),
             Some(b'"') if is_number_text(unquote(text)) => Ok(Decimal::literal(raw)),
-            _ => Err(format!(
-                "expected a decimal number, found {}",
-                truncate(text)
-            )),
+            _ => Err(raw),
         }
     }
 }
@@ -268,11 +268,37 @@ impl Serialize for Decimal {
 impl<'de> Deserialize<'de> for Decimal {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
-        Decimal::from_raw(raw).map_err(de::Error::custom)
+        Decimal::from_raw(raw).map_err(|raw| {
+            de::Error::custom(format_args!(
+                "expected a decimal number, found {}",
+                truncate(raw.get())
+            ))
+        })
     }
 }
 
-crate::element::leaf_element!(Decimal);
+/// A number as a field value: anything that is no number is a mismatch, kept exactly.
+fn read_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Got<Decimal>, D::Error> {
+    let mut out = None;
+    let got = crate::element::read_raw(d, |raw| match Decimal::from_raw(raw) {
+        Ok(v) => {
+            out = Some(v);
+            Ok(Got::Value(RawValue::NULL.to_owned()))
+        }
+        Err(raw) => Ok(Got::Mismatch(raw)),
+    })?;
+    Ok(match (got, out) {
+        (Got::Value(_), Some(v)) => Got::Value(v),
+        (Got::Mismatch(raw), _) => Got::Mismatch(raw),
+        _ => Got::Null,
+    })
+}
+
+fn read_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Got<Integer>, D::Error> {
+    Ok(read_decimal(d)?.map_value(Integer))
+}
+
+crate::element::leaf_element!(Decimal, Number, read_decimal);
 
 /// A FHIR `integer`, `positiveInt` or `unsignedInt`, kept exactly as written.
 ///
@@ -332,7 +358,7 @@ impl<'de> Deserialize<'de> for Integer {
     }
 }
 
-crate::element::leaf_element!(Integer);
+crate::element::leaf_element!(Integer, Number, read_integer);
 
 fn truncate(s: &str) -> &str {
     match s.char_indices().nth(40) {

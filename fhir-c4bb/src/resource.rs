@@ -297,6 +297,7 @@ impl<'de> Visitor<'de> for ResourceVisitor {
                 }
                 Some(FirstKey::Other(k)) => {
                     let v: Box<RawValue> = map.next_value()?;
+                    crate::budget::reserve_one(&mut before).map_err(de::Error::custom)?;
                     before.push((k, v));
                 }
                 None => return Ok(Resource::Other(Box::new(OtherResource::new(None, before)))),
@@ -308,6 +309,7 @@ impl<'de> Visitor<'de> for ResourceVisitor {
 fn dispatch<'de, A: MapAccess<'de>>(rt: String, map: A) -> Result<Resource, A::Error> {
     /// Fills a boxed default in place: a big resource is never built on the stack and moved.
     fn boxed<'de, T: Fill + Default, A: MapAccess<'de>>(map: A) -> Result<Box<T>, A::Error> {
+        crate::budget::charge_box::<T>().map_err(de::Error::custom)?;
         let mut b = Box::<T>::default();
         b.fill(map)?;
         Ok(b)
@@ -330,6 +332,7 @@ fn collect_rest<'de, A: MapAccess<'de>>(
     let mut out = Vec::new();
     while let Some(k) = map.next_key::<String>()? {
         let v: Box<RawValue> = map.next_value()?;
+        crate::budget::reserve_one(&mut out).map_err(de::Error::custom)?;
         out.push((k, v));
     }
     Ok(out)
@@ -428,4 +431,49 @@ impl<'de> Deserialize<'de> for Resource {
     }
 }
 
-crate::element::leaf_element!(Resource);
+/// A resource as a field value (`contained`, `entry.resource`): any JSON that is no object
+/// is a mismatch, kept as sent.
+struct ResourceAccept;
+
+impl<'de> crate::element::Accept<'de> for ResourceAccept {
+    type Out = Resource;
+    fn map<A: MapAccess<'de>>(self, map: A) -> Result<crate::element::Got<Resource>, A::Error> {
+        ResourceVisitor
+            .visit_map(map)
+            .map(crate::element::Got::Value)
+    }
+}
+
+fn read_resource<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<crate::element::Got<Resource>, D::Error> {
+    crate::element::AnyShape(ResourceAccept).deserialize(d)
+}
+
+impl crate::element::Element for Resource {
+    const SHAPE: crate::element::Shape = crate::element::Shape::Object;
+    fn deserialize_got<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<crate::element::Got<Self>, D::Error> {
+        read_resource(d)
+    }
+    fn write_entry<M: SerializeMap>(
+        &self,
+        name: &'static str,
+        map: &mut M,
+    ) -> Result<(), M::Error> {
+        map.serialize_entry(name, self)
+    }
+    fn walk(&self, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
+        match self {
+            Resource::Patient(r) => r.walk_fields(path, out),
+            Resource::Coverage(r) => r.walk_fields(path, out),
+            Resource::ExplanationOfBenefit(r) => r.walk_fields(path, out),
+            Resource::Organization(r) => r.walk_fields(path, out),
+            Resource::Practitioner(r) => r.walk_fields(path, out),
+            Resource::OperationOutcome(r) => r.walk_fields(path, out),
+            Resource::Bundle(r) => r.walk_fields(path, out),
+            Resource::Other(_) => {}
+        }
+    }
+}

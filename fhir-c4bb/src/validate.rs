@@ -27,6 +27,10 @@ pub enum IssueKind {
     Invalid,
     /// The element must not be present in this profile (amounts in a non-financial EOB).
     NotAllowed,
+    /// The JSON value has the wrong shape for the element (an array where one object
+    /// belongs, a number where a string belongs, `null`...). Parsing kept it as sent in
+    /// the `extra` of the element that holds it; the typed field is unset.
+    WrongJsonType,
 }
 
 /// One finding of `validate()`.
@@ -42,6 +46,14 @@ pub struct ValidationIssue {
 }
 
 impl ValidationIssue {
+    pub(crate) fn mismatch(path: String, message: String) -> Self {
+        ValidationIssue {
+            path,
+            kind: IssueKind::WrongJsonType,
+            message,
+        }
+    }
+
     /// Whether the resource does not conform (anything but a missing must-support).
     pub fn is_error(&self) -> bool {
         self.kind != IssueKind::MissingMustSupport
@@ -191,6 +203,7 @@ impl Patient {
     pub fn validate(&self) -> Vec<crate::validate::ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -221,6 +234,7 @@ impl Coverage {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -260,6 +274,7 @@ impl Organization {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -277,6 +292,7 @@ impl Practitioner {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -294,6 +310,7 @@ impl OperationOutcome {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -312,6 +329,7 @@ impl Bundle {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -336,6 +354,7 @@ impl Resource {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -370,6 +389,7 @@ impl ExplanationOfBenefit {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
