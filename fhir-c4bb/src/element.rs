@@ -959,9 +959,24 @@ impl<'de, T: Element + Serialize> Accept<'de> for VecSeed<'_, T> {
         // FHIR puts nulls in primitive arrays to line them up with `_name` extensions,
         // and payers put a wrong shape in arrays. The typed field cannot hold either, so
         // the whole array is kept raw: typed elements written back, the others as sent.
-        let mut parts: Vec<String> = Vec::new();
+        // One buffer for the whole array: it holds about the bytes the array was read from.
+        let mut text: Vec<u8> = vec![b'['];
+        let put = |text: &mut Vec<u8>, v: Option<&T>, raw: &str| -> Result<(), S::Error> {
+            if text.len() > 1 {
+                text.push(b',');
+            }
+            match v {
+                Some(v) => serde_json::to_writer(&mut *text, v).map_err(S::Error::custom),
+                None => {
+                    text.extend_from_slice(raw.as_bytes());
+                    Ok(())
+                }
+            }
+        };
+        let mut index: u32 = 0;
         for v in std::mem::take(self.0) {
-            parts.push(serde_json::to_string(&v).map_err(S::Error::custom)?);
+            put(&mut text, Some(&v), "")?;
+            index = index.saturating_add(1);
         }
         let mut bad = None;
         let mut next = first;
@@ -970,20 +985,21 @@ impl<'de, T: Element + Serialize> Accept<'de> for VecSeed<'_, T> {
                 Next::End => break,
                 Next::Pushed => {
                     if let Some(v) = self.0.pop() {
-                        parts.push(serde_json::to_string(&v).map_err(S::Error::custom)?);
+                        put(&mut text, Some(&v), "")?;
                     }
                 }
-                Next::Null => parts.push("null".to_owned()),
+                Next::Null => put(&mut text, None, "null")?,
                 Next::Mismatch(raw) => {
-                    bad = bad.or_else(|| u32::try_from(parts.len()).ok());
-                    parts.push(raw.get().to_owned());
+                    bad = bad.or(Some(index));
+                    put(&mut text, None, raw.get())?;
                 }
             }
-            crate::budget::charge_bytes(parts.last().map_or(0, String::len))
-                .map_err(S::Error::custom)?;
+            index = index.saturating_add(1);
             next = T::push_next(&mut seq, self.0)?;
         }
-        let raw = raw_from(format!("[{}]", parts.join(",")))?;
+        text.push(b']');
+        let text = String::from_utf8(text).map_err(S::Error::custom)?;
+        let raw = raw_from(text)?;
         Ok(Got::Value(VecRead::Kept { raw, bad }))
     }
 }
