@@ -702,7 +702,7 @@ macro_rules! fill_element {
 pub(crate) use fill_element;
 
 /// A JSON string.
-struct StrAccept;
+pub(crate) struct StrAccept;
 
 impl Accept<'_> for StrAccept {
     type Out = String;

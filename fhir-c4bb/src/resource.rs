@@ -8,7 +8,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::element::{Extra, Fill};
+use crate::element::{AnyShape, Extra, Fill, Got, StrAccept};
 use crate::{
     Bundle, Coverage, ExplanationOfBenefit, OperationOutcome, Organization, Patient, Practitioner,
 };
@@ -277,10 +277,24 @@ impl<'de> Visitor<'de> for ResourceVisitor {
         // Fast path: `resourceType` comes first, so the typed visitor takes over the live
         // map. Otherwise the members before it are kept raw and replayed in front.
         let mut before: Vec<(String, Box<RawValue>)> = Vec::new();
+        // A `resourceType` that is no string leaves the object an untyped resource.
+        let mut untyped = false;
         loop {
             match map.next_key_seed(FirstKeySeed)? {
-                Some(FirstKey::ResourceType) => {
-                    let rt: String = map.next_value()?;
+                Some(FirstKey::ResourceType) if !untyped => {
+                    let rt = match map.next_value_seed(AnyShape(StrAccept))? {
+                        Got::Value(rt) => rt,
+                        Got::Null => {
+                            untyped = true;
+                            before.push(("resourceType".to_owned(), RawValue::NULL.to_owned()));
+                            continue;
+                        }
+                        Got::Mismatch(raw) => {
+                            untyped = true;
+                            before.push(("resourceType".to_owned(), raw));
+                            continue;
+                        }
+                    };
                     return if before.is_empty() {
                         dispatch(rt, map)
                     } else {
@@ -294,6 +308,11 @@ impl<'de> Visitor<'de> for ResourceVisitor {
                             },
                         )
                     };
+                }
+                Some(FirstKey::ResourceType) => {
+                    let v: Box<RawValue> = map.next_value()?;
+                    crate::budget::reserve_one(&mut before).map_err(de::Error::custom)?;
+                    before.push(("resourceType".to_owned(), v));
                 }
                 Some(FirstKey::Other(k)) => {
                     let v: Box<RawValue> = map.next_value()?;

@@ -702,3 +702,15 @@ fn deep_nesting_is_an_error_not_a_crash() {
         }
     }
 }
+
+#[test]
+fn a_resource_type_that_is_no_string_leaves_an_untyped_resource() {
+    let r = round_trip(r#"{"resourceType":5,"id":"x","resourceType":"Patient"}"#);
+    assert_eq!(r.resource_type(), "");
+    let r = round_trip(
+        r#"{"resourceType":"ExplanationOfBenefit","contained":[{"resourceType":["Organization"],"name":"Clinic"}],"status":"active"}"#,
+    );
+    let eob = r.as_eob().unwrap();
+    assert_eq!(eob.status.as_deref(), Some("active"));
+    assert_eq!(eob.contained[0].resource_type(), "");
+}
