@@ -437,9 +437,7 @@ impl<'de, H: Accept<'de>> Visitor<'de> for AnyShape<H> {
         self.0.number(v.to_string())
     }
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        // serde_json decodes a fraction before we see it; its shortest form is the value.
-        let text = serde_json::to_string(&v).map_err(E::custom)?;
-        self.0.number(text)
+        self.0.number(f64_text(v).map_err(E::custom)?)
     }
     fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
         Ok(Got::Null)
@@ -450,6 +448,22 @@ impl<'de, H: Accept<'de>> Visitor<'de> for AnyShape<H> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
+}
+
+/// JSON text for a fraction serde_json decoded before we saw it (its text is gone): a
+/// spelling that serde_json reads back as exactly `v`, so what is kept is the value
+/// serde_json (and `serde_json::Value`) read, and writing it out is a fixed point.
+/// serde_json's default float reader is not correctly rounded for every spelling
+/// (`6e+27` reads as 6.000000000000001e27), so the shortest form is checked first and
+/// the exact decimal expansion used when it does not read back.
+fn f64_text(v: f64) -> Result<String, serde_json::Error> {
+    let shortest = serde_json::to_string(&v)?;
+    for text in [shortest.clone(), format!("{v}"), format!("{v:e}")] {
+        if serde_json::from_str::<f64>(&text).is_ok_and(|back| back.to_bits() == v.to_bits()) {
+            return Ok(text);
+        }
+    }
+    Ok(shortest)
 }
 
 /// Reads a value as raw text, for types that classify the text themselves (numbers).
