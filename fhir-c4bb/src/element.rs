@@ -450,20 +450,12 @@ impl<'de, H: Accept<'de>> Visitor<'de> for AnyShape<H> {
     }
 }
 
-/// JSON text for a fraction serde_json decoded before we saw it (its text is gone): a
-/// spelling that serde_json reads back as exactly `v`, so what is kept is the value
-/// serde_json (and `serde_json::Value`) read, and writing it out is a fixed point.
-/// serde_json's default float reader is not correctly rounded for every spelling
-/// (`6e+27` reads as 6.000000000000001e27), so the shortest form is checked first and
-/// the exact decimal expansion used when it does not read back.
+/// JSON text for a fraction serde_json decoded before we saw it (its text is gone): its
+/// shortest spelling. This crate turns on serde_json's `float_roundtrip`, so that spelling
+/// reads back as exactly the same value and writing it out is a fixed point (with the
+/// default reader, `6e+27` would read back as 6.000000000000001e27).
 fn f64_text(v: f64) -> Result<String, serde_json::Error> {
-    let shortest = serde_json::to_string(&v)?;
-    for text in [shortest.clone(), format!("{v}"), format!("{v:e}")] {
-        if serde_json::from_str::<f64>(&text).is_ok_and(|back| back.to_bits() == v.to_bits()) {
-            return Ok(text);
-        }
-    }
-    Ok(shortest)
+    serde_json::to_string(&v)
 }
 
 /// Reads a value as raw text, for types that classify the text themselves (numbers).
