@@ -209,6 +209,6 @@ pub use error::{BodyExcerpt, Error, OutcomeIssue, Result, Stage, TransportKind};
 pub use fhir::{EobQuery, FhirClient, FhirPool, SearchItem, SearchStream};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use session::{DisconnectOutcome, Session};
-pub use store::{LeaseClaim, MemoryTokenStore, StoredTokens, TokenStore, Version};
+pub use store::{LeaseClaim, MemoryTokenStore, PendingStore, StoredTokens, TokenStore, Version};
 pub use token_source::{StaticTokens, TokenSource};
 pub use tokens::TokenSet;
