@@ -69,6 +69,9 @@ const CLIENTS = [
   // not mixed with those of tests running in parallel.
   { client_id: 'race-memory-client', client_secret: 'race-memory-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
   { client_id: 'race-sqlite-client', client_secret: 'race-sqlite-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
+  // The many-process refresh races over the SDK's PostgreSQL and SQLite stores (smart-core/tests/store_processes.rs).
+  { client_id: 'procs-postgres-client', client_secret: 'procs-postgres-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
+  { client_id: 'procs-sqlite-client', client_secret: 'procs-sqlite-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
 ].map((c) => ({
   ...c,
   redirect_uris: [REDIRECT_URI],
