@@ -36,13 +36,15 @@ use fhir_c4bb::money::ClaimsTable;
 use fhir_c4bb::{ExplanationOfBenefit, Organization, Practitioner};
 use secrecy::SecretString;
 use smart_core::fhir::{EobQuery, FhirClient, FhirPool};
-use smart_core::{Error as SdkError, PayerAdapter, Session, SmartClient, TokenStore};
+use smart_core::store::encrypted::{EncryptedStore, KeyRing};
+use smart_core::store::sqlite::{SqliteOptions, SqliteStore};
+use smart_core::{Error as SdkError, PayerAdapter, PendingStore, Session, SmartClient, TokenStore};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use store::{Db, DbError, SqliteTokenStore, WebSession};
+use store::{Db, DbError, WebSession};
 use views::{ClaimsPage, PayerItem, Warning};
 
 /// The name of the session cookie on plain HTTP (loopback). Distinct from any payer's: on 127.0.0.1 the browser
@@ -125,6 +127,9 @@ pub struct Config {
     pub public_url: Option<Url>,
     /// The payers offered, in order.
     pub payers: Vec<PayerConfig>,
+    /// When set, every token set and pending authorization is sealed with these keys before it reaches the
+    /// database (the SDK's `EncryptedStore`); otherwise they are stored in clear in an owner-only file.
+    pub token_keys: Option<KeyRing>,
 }
 
 /// The redirect URI registered at a payer for the payer with key `key`: `{public_url}callback/{key}`.
@@ -152,6 +157,9 @@ pub enum AppError {
     /// The database could not be opened.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The SDK's token store could not be opened.
+    #[error("token store: {0}")]
+    Store(Box<SdkError>),
     /// The listener failed.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
@@ -162,7 +170,7 @@ pub enum AppError {
 pub struct RunningApp {
     url: Url,
     addr: SocketAddr,
-    store: Arc<SqliteTokenStore>,
+    store: Arc<dyn TokenStore>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -179,7 +187,7 @@ impl RunningApp {
     }
 
     /// The token store (to look at what is stored).
-    pub fn token_store(&self) -> Arc<SqliteTokenStore> {
+    pub fn token_store(&self) -> Arc<dyn TokenStore> {
         self.store.clone()
     }
 
@@ -202,6 +210,12 @@ impl RunningApp {
     pub async fn wait(self) -> std::io::Result<()> {
         self.task.await.map_err(std::io::Error::other)?
     }
+}
+
+/// The pending-authorization key of one browser's attempt at one payer: another browser's callback finds
+/// nothing under it.
+fn pending_key(session: &WebSession, payer_key: &str) -> String {
+    format!("{}:{payer_key}", session.id_hash)
 }
 
 /// The token store key of one member's tokens at one payer.
@@ -253,11 +267,25 @@ pub async fn serve(listener: TcpListener, config: Config) -> Result<RunningApp, 
             pool,
         });
     }
-    let db = Db::open(config.database).await?;
-    let store = Arc::new(SqliteTokenStore::new(db.clone()));
+    let db = Db::open(&config.database).await?;
+    // The SDK's store, in the same file: tokens (compare-and-swap), refresh leases and pending authorizations.
+    let sqlite = SqliteStore::open(&config.database, SqliteOptions::default())
+        .await
+        .map_err(|e| AppError::Store(Box::new(e)))?;
+    let (store, pending): (Arc<dyn TokenStore>, Arc<dyn PendingStore>) = match config.token_keys {
+        Some(keys) => {
+            let sealed = Arc::new(EncryptedStore::new(sqlite, keys));
+            (sealed.clone(), sealed)
+        }
+        None => {
+            let plain = Arc::new(sqlite);
+            (plain.clone(), plain)
+        }
+    };
     let state = AppState(Arc::new(Inner {
         db,
         store: store.clone(),
+        pending,
         payers,
         secure_cookies: url.scheme() == "https",
     }));
@@ -298,7 +326,8 @@ struct AppState(Arc<Inner>);
 
 struct Inner {
     db: Db,
-    store: Arc<SqliteTokenStore>,
+    store: Arc<dyn TokenStore>,
+    pending: Arc<dyn PendingStore>,
     payers: Vec<Payer>,
     secure_cookies: bool,
 }
@@ -364,7 +393,7 @@ impl AppState {
 
     /// The SDK session for this member's tokens at this payer.
     fn token_session(&self, payer: &Payer, session: &WebSession) -> Session {
-        let store: Arc<dyn TokenStore> = self.0.store.clone();
+        let store = self.0.store.clone();
         payer
             .client
             .session(store, token_key(&session.user_id, &payer.key))
@@ -494,7 +523,14 @@ async fn connect(
     // The member's browser opens the authorize URL; this server never fetches it. That is what every payer
     // expects, and Cigna requires it: its /authorize sets a cookie in the browser that its login page checks.
     let (url, pending) = request.into_parts();
-    app.0.db.put_pending(&session, &payer.key, &pending).await?;
+    app.0
+        .pending
+        .put(
+            &pending_key(&session, &payer.key),
+            &pending,
+            PENDING_MAX_AGE,
+        )
+        .await?;
     tracing::info!(payer = %payer.key, "sending the member to the payer's login");
     redirect(url.as_str(), cookie)
 }
@@ -510,8 +546,8 @@ async fn callback(
     // Taken, not read: a callback URL replayed (back button, a leaked link) finds nothing.
     let pending = app
         .0
-        .db
-        .take_pending(&session, &payer.key)
+        .pending
+        .take(&pending_key(&session, &payer.key))
         .await?
         .ok_or(PageError::NoPending)?;
     if pending.is_older_than(PENDING_MAX_AGE) {
