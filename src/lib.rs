@@ -73,7 +73,9 @@
 //! [`TokenStore`](smart_core::TokenStore) whose saves are compare-and-swap and which leases the right to
 //! refresh, so that two workers sharing the store (Sessions, requests, processes) send a rotating refresh token
 //! once. [`MemoryTokenStore`](smart_core::MemoryTokenStore) is for tests and one-off
-//! scripts; [`smart_core::store`] shows a database-backed store, and `examples/connect/token_file.rs` a file.
+//! scripts; for production, features `store-sqlite`, `store-postgres` and `store-encrypted` add SQLite and
+//! PostgreSQL stores and a wrapper that seals tokens at rest (see [`smart_core::store`]);
+//! `examples/connect/token_file.rs` keeps them in a file.
 //! [`Session::needs_reauthorization`](smart_core::Session::needs_reauthorization) tells when the member must sign
 //! in again (consent ended, no refresh token).
 //!
@@ -104,7 +106,8 @@
 //! - **What you must protect.** [`TokenSet`](smart_core::TokenSet) and
 //!   [`PendingAuthorization`](smart_core::PendingAuthorization) serialize their secrets in clear, for your
 //!   token store and session: store them where you would store a password (encrypted at rest, never in a URL, a
-//!   page or a log). `examples/connect` keeps them in a file with mode 0600.
+//!   page or a log). `smart_core::store::encrypted::EncryptedStore` (feature `store-encrypted`) seals them
+//!   before any store sees them. `examples/connect` keeps them in a file with mode 0600, sealed when given a key.
 //! - **Not checked.** Claims in id tokens and JWT access tokens are read without verifying signatures, only to
 //!   find the member's patient id in a token that just came from the payer over TLS; nothing else trusts them.
 //!
