@@ -44,8 +44,9 @@ struct Setup {
 }
 
 impl Setup {
+    /// The simulator of [`simulator`], serving the five prior authorizations [`assert_export`] expects.
     async fn new(tag: &str) -> Self {
-        Self::with(tag, SimOptions::default()).await
+        Self::with(tag, SimOptions::default().prior_authorizations(true)).await
     }
 
     async fn with(tag: &str, opts: SimOptions) -> Self {
