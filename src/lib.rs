@@ -91,7 +91,9 @@
 //! [`TokenStore`](smart::TokenStore) whose saves are compare-and-swap and which leases the right to
 //! refresh, so that two workers sharing the store (Sessions, requests, processes) send a rotating refresh token
 //! once. [`MemoryTokenStore`](smart::MemoryTokenStore) is for tests and one-off
-//! scripts; [`smart::store`] shows a database-backed store, and `examples/connect/token_file.rs` a file.
+//! scripts; for production, features `store-sqlite`, `store-postgres` and `store-encrypted` add SQLite and
+//! PostgreSQL stores and a wrapper that seals tokens at rest (see [`smart::store`]);
+//! `examples/connect/token_file.rs` keeps them in a file.
 //! [`Session::needs_reauthorization`](smart::Session::needs_reauthorization) tells when the member must sign
 //! in again (consent ended, no refresh token).
 //!
@@ -122,14 +124,15 @@
 //! - **What you must protect.** [`TokenSet`](smart::TokenSet) and
 //!   [`PendingAuthorization`](smart::PendingAuthorization) serialize their secrets in clear, for your
 //!   token store and session: store them where you would store a password (encrypted at rest, never in a URL, a
-//!   page or a log). `examples/connect` keeps them in a file with mode 0600.
+//!   page or a log). `smart::store::encrypted::EncryptedStore` (feature `store-encrypted`) seals them
+//!   before any store sees them. `examples/connect` keeps them in a file with mode 0600, sealed when given a key.
 //! - **Id tokens are verified.** Every id token from a code exchange or refresh is checked before any of its claims
 //!   is used: the signature against the issuer's JWKS (discovery's `jwks_uri`, cached, fetched again once for an
 //!   unknown `kid`; RS256/384/512, PS256/384/512, ES256, ES384; never `none` or HMAC), `iss` = the discovered
 //!   issuer, `aud` naming the client (and `azp` with several audiences), `exp`/`iat` within 60 s, and the `nonce`
 //!   the SDK sent on the authorize request whenever `openid` is requested. A failure is
-//!   [`InvalidIdToken`](smart_core::Error::InvalidIdToken); a payer without a `jwks_uri` is refused too unless its
-//!   adapter opts out ([`IdTokenPolicy::AllowUnverifiedWithoutJwks`](smart_core::IdTokenPolicy)).
+//!   [`InvalidIdToken`](smart::Error::InvalidIdToken); a payer without a `jwks_uri` is refused too unless its
+//!   adapter opts out ([`IdTokenPolicy::AllowUnverifiedWithoutJwks`](smart::IdTokenPolicy)).
 //!   **Not checked:** a JWT *access token*'s claims, read only as the last fallback for the patient id when
 //!   neither the token response nor the id token names one; the access token is the payer's to validate.
 //!
@@ -153,6 +156,10 @@ pub use payer_quirks as payers;
 #[doc(inline)]
 pub use smart_core as smart;
 
+/// The stream combinators (`try_next`, `try_collect`, ...) that read a
+/// [`SearchStream`](smart::fhir::SearchStream) item by item, re-exported so that no second dependency is needed.
+#[doc(no_inline)]
+pub use futures::{StreamExt, TryStreamExt};
 #[doc(no_inline)]
 pub use url::Url;
 

@@ -15,6 +15,7 @@ use std::path::Path;
 use examples_support::{Output, Running, TempDir, free_port};
 use payer_quirks::simulator::{SimOptions, Simulator};
 use serde_json::Value;
+use smart_core::store::encrypted::{EncryptedStore, KeyRing, SealKey};
 use url::Url;
 
 const CLIENT_ID: &str = "connect-test-app";
@@ -45,8 +46,9 @@ struct Setup {
 }
 
 impl Setup {
+    /// The simulator of [`simulator`], serving the five prior authorizations [`assert_export`] expects.
     async fn new(tag: &str) -> Self {
-        Self::with(tag, SimOptions::default()).await
+        Self::with(tag, SimOptions::default().prior_authorizations(true)).await
     }
 
     async fn with(tag: &str, opts: SimOptions) -> Self {
@@ -350,6 +352,76 @@ async fn connect_exports_everything_then_refreshes_instead_of_asking_the_member_
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(&tokens_path).unwrap()).unwrap();
     assert_eq!(file["entries"], serde_json::json!({}));
+}
+
+/// With a token key (here `token.key` beside the token file, as in the OS user's config folder) the file holds
+/// only sealed envelopes; the next run opens them and refreshes, re-sealing the rotated tokens; a different key
+/// cannot open them, and says so without printing anything secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_key_seals_the_token_file_and_a_wrong_key_cannot_open_it() {
+    let setup = Setup::new("connect-sealed").await;
+    let sim = &setup.sim;
+    let tokens_path = setup.tokens();
+    std::fs::create_dir_all(tokens_path.parent().unwrap()).unwrap();
+    std::fs::write(
+        tokens_path.with_file_name("token.key"),
+        "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n",
+    )
+    .unwrap();
+    let first = setup.authorize_first().await;
+    assert!(
+        first.stderr.contains("sealed with the token key"),
+        "{}",
+        first.stderr
+    );
+    let sealed = |path: &Path| -> String {
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let entries = file["entries"].as_object().unwrap();
+        assert_eq!(entries.len(), 1);
+        let tokens = &entries.values().next().unwrap()["tokens"];
+        assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+        assert!(tokens.get("patient").is_none(), "{tokens}");
+        let envelope = tokens["access_token"].as_str().unwrap().to_owned();
+        assert!(envelope.starts_with("pa-sealed.v1.connect."), "{envelope}");
+        envelope
+    };
+    let first_envelope = sealed(&tokens_path);
+
+    sim.expire_access_tokens();
+    let before = sim.counts();
+    let second = setup.start().finish().await;
+    second.assert_success();
+    assert!(
+        !second.stdout.contains("AUTHORIZE_URL="),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(sim.counts().token_refreshes, before.token_refreshes + 1);
+    let second_envelope = sealed(&tokens_path);
+    assert_ne!(
+        first_envelope, second_envelope,
+        "the rotated tokens were sealed and saved"
+    );
+
+    // Another key: the run fails on the sealed row instead of asking the member or overwriting it.
+    let other_key = setup.dir.path().join("other.key");
+    std::fs::write(&other_key, "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg=").unwrap();
+    let third = setup
+        .start_with(&["--token-key-file", other_key.to_str().unwrap()])
+        .finish()
+        .await;
+    assert!(!third.status.success(), "{}", third.all());
+    assert!(
+        third.all().contains("failed authentication"),
+        "{}",
+        third.all()
+    );
+    assert!(
+        !third.all().contains(&second_envelope[30..]),
+        "{}",
+        third.all()
+    );
+    assert_eq!(sealed(&tokens_path), second_envelope, "left as it was");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -758,21 +830,27 @@ async fn two_connect_runs_after_expiry_send_one_refresh_and_both_succeed() {
     }
 }
 
-/// connect's token file meets the whole `TokenStore` contract (the checks every store runs).
+/// connect's token file meets the whole `TokenStore` contract (the checks every store runs), plain and sealed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_file_meets_the_token_store_contract() {
     let dir = TempDir::new("token-file-conformance");
-    let store = token_file::TokenFile::new(dir.path().join("nested").join("tokens.json"));
+    let path = dir.path().join("nested").join("tokens.json");
+    let store = token_file::TokenFile::new(&path);
     smart_core::store::conformance::check_all(&store)
         .await
         .unwrap();
+    // And sealed, as connect runs it with a token key.
+    let keys = KeyRing::new(SealKey::from_bytes("connect", &[7; 32]).unwrap());
+    smart_core::store::conformance::check_all(&EncryptedStore::new(
+        token_file::TokenFile::new(&path),
+        keys,
+    ))
+    .await
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(store.path())
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "token file mode {mode:o}");
     }
 }

@@ -1,24 +1,32 @@
-//! The refresh race over the web app's SQLite store (examples/web_app/store.rs), against the real
-//! oidc-provider with rotation and reuse detection (smart-core/tests/oidc): eight `Session`s, each on its own
-//! connection to one database file as eight app processes would be, all finding the access token expired at
-//! once. The store's lease row lets exactly one refresh reach the server. Without Node.js this skips locally
-//! and fails under `CI`, like smart-core's interop tests. (The store module's own unit tests run in this binary too.)
+//! The refresh race over the SDK's SQLite store as the web app uses it (an `EncryptedStore` over
+//! `smart_core::store::sqlite::SqliteStore`), against the real oidc-provider with rotation and reuse detection
+//! (smart-core/tests/oidc): eight `Session`s, each on its own store handle (its own connections) to one
+//! database file as eight app processes would be, all finding the access token expired at once. The store's
+//! lease row lets exactly one refresh reach the server. Without Node.js this skips locally and fails under
+//! `CI`, like smart-core's interop tests. (smart-core/tests/store_processes.rs runs the same race with real
+//! OS processes, 4 × 50 members.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[allow(dead_code)]
 #[path = "../smart-core/tests/support/oidc_server.rs"]
 mod oidc_server;
-#[allow(dead_code)]
-#[path = "../examples/web_app/store.rs"]
-mod store;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use oidc_server::clients;
+use smart_core::store::encrypted::{EncryptedStore, KeyRing, SealKey};
+use smart_core::store::sqlite::{SqliteOptions, SqliteStore};
 use smart_core::{ExposeSecret, SecretString, SmartClient, Standard, TokenStore};
-use store::{Db, SqliteTokenStore};
+
+async fn open(path: &std::path::Path) -> EncryptedStore<SqliteStore> {
+    let keys = KeyRing::new(SealKey::from_bytes("race", &[5; 32]).unwrap());
+    let sqlite = SqliteStore::open(path, SqliteOptions::default())
+        .await
+        .unwrap();
+    EncryptedStore::new(sqlite, keys)
+}
 
 const CALLERS: usize = 8;
 const KEY: &str = "user-1:oidc";
@@ -49,7 +57,7 @@ async fn eight_sessions_on_eight_sqlite_connections_send_one_refresh() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("race-{}.sqlite3", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let seed = SqliteTokenStore::new(Db::open(&path).await.unwrap());
+    let seed = open(&path).await;
     let expired = issued
         .clone()
         .with_expires_at(Some(SystemTime::now() - Duration::from_secs(10)));
@@ -57,7 +65,7 @@ async fn eight_sessions_on_eight_sqlite_connections_send_one_refresh() {
 
     let mut sessions = Vec::new();
     for _ in 0..CALLERS {
-        let store = Arc::new(SqliteTokenStore::new(Db::open(&path).await.unwrap()));
+        let store = Arc::new(open(&path).await);
         sessions.push(sdk.session(store, KEY));
     }
     let barrier = Arc::new(tokio::sync::Barrier::new(CALLERS));

@@ -28,7 +28,8 @@ use futures::FutureExt as _;
 use payer_quirks::simulator::{SimOptions, Simulator};
 use reqwest::StatusCode;
 use smart_core::fhir::{EobQuery, FhirClient};
-use smart_core::{SmartClient, StaticTokens};
+use smart_core::store::encrypted::{KeyRing, SealKey};
+use smart_core::{ExposeSecret as _, SmartClient, StaticTokens};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -100,6 +101,10 @@ impl Fixture {
         Config {
             database: self.database.clone(),
             public_url: None,
+            // Sealed at rest, as a production deployment with PATIENT_ACCESS_TOKEN_KEY runs.
+            token_keys: Some(KeyRing::new(
+                SealKey::from_bytes("browser-test", &[9; 32]).unwrap(),
+            )),
             payers: PAYERS
                 .iter()
                 .map(|key| {
@@ -158,6 +163,16 @@ impl Fixture {
             }
         };
         self.app = Some(app::serve(listener, self.config()).await.unwrap());
+    }
+
+    /// Every stored token row, as the SQLite file holds it (the JSON the SDK's store wrote).
+    fn raw_token_rows(&self) -> Vec<String> {
+        let db = self.read_db();
+        let mut stmt = db.prepare("SELECT tokens FROM tokens").unwrap();
+        stmt.query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     /// `key → version` of every stored token row, read from the SQLite file itself.
@@ -593,6 +608,15 @@ async fn a_member_connects_aetna_and_cigna_in_chromium_and_the_claims_survive_a_
                 "{versions:?}"
             );
         }
+        // Sealed at rest: each row is an envelope under the configured key id; no refresh token, patient or
+        // expiry in clear.
+        for row in f.raw_token_rows() {
+            assert!(row.contains("pa-sealed.v1.browser-test."), "{row}");
+            assert!(
+                !row.contains("refresh_token") && !row.contains("patient"),
+                "{row}"
+            );
+        }
         {
             let db = f.read_db();
             let count =
@@ -847,14 +871,26 @@ async fn forged_replayed_and_declined_callbacks_exchange_nothing_and_other_brows
         .unwrap();
     assert!(r.text().await.unwrap().contains("data-not-connected"));
 
-    // No token ever reaches a page: the stored ones appear in none of the HTML served.
-    let stored: String = f
+    // No token ever reaches a page: the stored ones (opened through the app's sealed store) appear in none of
+    // the HTML served.
+    let key: String = f
         .read_db()
-        .query_row("SELECT tokens FROM tokens", [], |r| r.get(0))
+        .query_row("SELECT key FROM tokens", [], |r| r.get(0))
         .unwrap();
-    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
-    for name in ["access_token", "refresh_token"] {
-        let token = stored[name].as_str().unwrap();
+    let stored = f
+        .app
+        .as_ref()
+        .unwrap()
+        .token_store()
+        .load(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .tokens;
+    let access = stored.access_token().expose_secret().to_owned();
+    let refresh = stored.refresh_token().unwrap().expose_secret().to_owned();
+    for (name, token) in [("access_token", access), ("refresh_token", refresh)] {
+        let token = token.as_str();
         assert!(token.len() >= 20);
         assert!(
             pages.iter().all(|p| !p.contains(token)),

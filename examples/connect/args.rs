@@ -35,6 +35,9 @@ OPTIONS:
     --out <DIR>             where to write <ResourceType>.ndjson (default: patient-access-export/<payer>)
     --tokens <FILE>         where to keep the member's tokens, mode 0600
                             (default: $XDG_CONFIG_HOME or ~/.config, then patient-access/tokens.json)
+    --token-key-file <FILE> seal the tokens in that file with this key (base64 of 32 bytes, e.g.
+                            `openssl rand -base64 32`); default: $PATIENT_ACCESS_TOKEN_KEY, else token.key
+                            next to the token file when it exists; without a key the file is in clear
     --no-browser            do not try to open a browser (the URL is printed either way)
     --timeout <SECONDS>     how long to wait for the member to sign in (default: 600)
     --reauthorize           ask the member again even if saved tokens still work
@@ -76,6 +79,7 @@ pub struct Args {
     pub scopes: Option<Vec<String>>,
     pub out: Option<PathBuf>,
     pub tokens: Option<PathBuf>,
+    pub token_key_file: Option<PathBuf>,
     pub open_browser: bool,
     pub login_timeout: Duration,
     pub reauthorize: bool,
@@ -98,6 +102,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     let mut scopes: Option<Vec<String>> = None;
     let mut out = None;
     let mut tokens = None;
+    let mut token_key_file = None;
     let mut open_browser = true;
     let mut login_timeout = Duration::from_secs(600);
     let mut reauthorize = false;
@@ -142,6 +147,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
             }
             "--out" => out = Some(PathBuf::from(value(&flag)?)),
             "--tokens" => tokens = Some(PathBuf::from(value(&flag)?)),
+            "--token-key-file" => token_key_file = Some(PathBuf::from(value(&flag)?)),
             "--timeout" => {
                 let v = value(&flag)?;
                 let secs: u64 = v
@@ -172,6 +178,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
         scopes,
         out,
         tokens,
+        token_key_file,
         open_browser,
         login_timeout,
         reauthorize,

@@ -13,7 +13,8 @@
 //! the saved tokens instead of asking the member again. `--help` lists the options.
 //!
 //! Built from the SDK's public API only: `patient_access::payers::by_id` or `Standard` for the adapter, `SmartClient` for
-//! the SMART flow, a `Session` over a file-backed `TokenStore` (`token_file.rs`), and `FhirClient` for the data.
+//! the SMART flow, a `Session` over a file-backed `TokenStore` (`token_file.rs`, sealed by the SDK's
+//! `EncryptedStore` when a token key is given), and `FhirClient` for the data.
 
 mod args;
 mod callback;
@@ -33,6 +34,7 @@ use args::{CLIENT_ID_ENV, CLIENT_SECRET_ENV, Command, Target};
 use export::{Failure, Plan};
 use patient_access::Url;
 use patient_access::smart::fhir::FhirClient;
+use patient_access::smart::store::encrypted::{EncryptedStore, KeyRing, SealKey};
 use patient_access::smart::{
     PayerAdapter, SecretString, Session, SmartClient, Standard, TokenStore,
 };
@@ -46,7 +48,10 @@ struct Context {
     /// What the directory says the payer serves, when `--payer` named one.
     directory_resources: Option<&'static [&'static str]>,
     client: SmartClient,
-    store: Arc<TokenFile>,
+    store: Arc<dyn TokenStore>,
+    /// The token file, and whether its tokens are sealed.
+    tokens_path: PathBuf,
+    sealed: bool,
     key: String,
     out: PathBuf,
     open_browser: bool,
@@ -207,6 +212,8 @@ pub(crate) fn unknown_payer(typed: &str) -> String {
 
 fn resolve(args: args::Args, simulated: Option<simulate::Simulated>) -> Result<Context, String> {
     if let Some(s) = &simulated {
+        // A simulated member's tokens are throwaway: they stay in clear in their own file.
+        let tokens = args.tokens.clone().unwrap_or_else(|| s.token_file());
         return Ok(Context {
             key: format!("simulated {}", s.found.environment.id),
             adapter: s.sim.adapter(),
@@ -219,9 +226,9 @@ fn resolve(args: args::Args, simulated: Option<simulate::Simulated>) -> Result<C
                 .map_err(|e| with_hint(&e))?
                 .build()
                 .map_err(|e| with_hint(&e))?,
-            store: Arc::new(TokenFile::new(
-                args.tokens.unwrap_or_else(|| s.token_file()),
-            )),
+            store: Arc::new(TokenFile::new(&tokens)),
+            tokens_path: tokens,
+            sealed: false,
             out: args.out.unwrap_or_else(|| {
                 Path::new("patient-access-export")
                     .join(format!("simulated-{}", s.found.environment.id))
@@ -293,6 +300,13 @@ fn resolve(args: args::Args, simulated: Option<simulate::Simulated>) -> Result<C
         Target::Payer(_) | Target::Simulate(_) => adapter.display_name().to_owned(),
     };
     let tokens = args.tokens.unwrap_or_else(default_token_file);
+    let token_key = token_key(args.token_key_file.as_deref(), &tokens)?;
+    let sealed = token_key.is_some();
+    let file = TokenFile::new(&tokens);
+    let store: Arc<dyn TokenStore> = match token_key {
+        Some(key) => Arc::new(EncryptedStore::new(file, KeyRing::new(key))),
+        None => Arc::new(file),
+    };
     Ok(Context {
         // One authorization per payer deployment and app registration.
         key: format!("{} {} {}", adapter.id(), adapter.fhir_base(), client_id),
@@ -300,7 +314,9 @@ fn resolve(args: args::Args, simulated: Option<simulate::Simulated>) -> Result<C
         name,
         directory_resources: directory_entry.map(|p| p.resources),
         client,
-        store: Arc::new(TokenFile::new(tokens)),
+        store,
+        tokens_path: tokens,
+        sealed,
         out,
         open_browser: args.open_browser,
         login_timeout: args.login_timeout,
@@ -339,6 +355,35 @@ fn default_out(adapter: &dyn PayerAdapter) -> PathBuf {
     Path::new("patient-access-export").join(safe)
 }
 
+/// The key that seals the token file: `--token-key-file`, else `$PATIENT_ACCESS_TOKEN_KEY`, else `token.key`
+/// next to the token file (the OS user's config folder by default) when it exists. Each holds base64 of 32 bytes.
+fn token_key(flag: Option<&Path>, tokens: &Path) -> Result<Option<SealKey>, String> {
+    const KID: &str = "connect";
+    let from_file = |path: &Path| -> Result<Option<SealKey>, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("token key file {}: {e}", path.display()))?;
+        SealKey::from_base64(KID, &SecretString::from(text))
+            .map(Some)
+            .map_err(|e| format!("token key file {}: {e}", path.display()))
+    };
+    if let Some(path) = flag {
+        return from_file(path);
+    }
+    if std::env::var_os(TOKEN_KEY_ENV).is_some_and(|v| !v.is_empty()) {
+        return SealKey::from_env(KID, TOKEN_KEY_ENV)
+            .map(Some)
+            .map_err(|e| format!("${TOKEN_KEY_ENV}: {e}"));
+    }
+    let beside = tokens.with_file_name("token.key");
+    if beside.exists() {
+        return from_file(&beside);
+    }
+    Ok(None)
+}
+
+/// The environment variable that may hold the token key.
+const TOKEN_KEY_ENV: &str = "PATIENT_ACCESS_TOKEN_KEY";
+
 fn default_token_file() -> PathBuf {
     let config = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
@@ -370,7 +415,7 @@ async fn run(ctx: &Context) -> Result<Done, Failure> {
         eprintln!(
             "Using the saved authorization for {} (from {}).",
             ctx.name,
-            ctx.store.path().display()
+            ctx.tokens_path.display()
         );
     }
     let saved_version = stored_version(ctx).await?;
@@ -394,7 +439,7 @@ async fn run(ctx: &Context) -> Result<Done, Failure> {
     if !authorized_now && stored_version(ctx).await? != saved_version {
         eprintln!(
             "The access token was refreshed; the new tokens are saved in {}.",
-            ctx.store.path().display()
+            ctx.tokens_path.display()
         );
     }
 
@@ -522,8 +567,13 @@ async fn authorize(ctx: &Context, session: &Session) -> Result<(), Failure> {
     callback.respond(exchanged.is_ok(), &page).await;
     session.save_new(exchanged?).await?;
     eprintln!(
-        "Connected; tokens saved in {} (readable only by you).",
-        ctx.store.path().display()
+        "Connected; tokens saved in {} (readable only by you{}).",
+        ctx.tokens_path.display(),
+        if ctx.sealed {
+            ", sealed with the token key"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

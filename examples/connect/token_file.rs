@@ -65,10 +65,6 @@ impl TokenFile {
         Self { path: path.into() }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Runs `f` on the blocking pool: file I/O and lock waits must not stall the async runtime.
     async fn blocking<T: Send + 'static>(
         &self,

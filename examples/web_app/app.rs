@@ -40,12 +40,16 @@ use patient_access::fhir::money::ClaimsTable;
 use patient_access::fhir::{ExplanationOfBenefit, Organization, Practitioner};
 use patient_access::smart::SecretString;
 use patient_access::smart::fhir::{EobQuery, FhirClient, FhirPool};
-use patient_access::smart::{Error as SdkError, PayerAdapter, Session, SmartClient, TokenStore};
+use patient_access::smart::store::encrypted::{EncryptedStore, KeyRing};
+use patient_access::smart::store::sqlite::{SqliteOptions, SqliteStore};
+use patient_access::smart::{
+    Error as SdkError, PayerAdapter, PendingStore, Session, SmartClient, TokenStore,
+};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use store::{Db, DbError, SqliteTokenStore, WebSession};
+use store::{Db, DbError, WebSession};
 use views::{ClaimsPage, PayerItem, Warning};
 
 /// The name of the session cookie on plain HTTP (loopback). Distinct from any payer's: on 127.0.0.1 the browser
@@ -129,9 +133,12 @@ pub struct Config {
     /// The payers offered, in order.
     pub payers: Vec<PayerConfig>,
     /// The "find your insurer" picker on the home page: User Access Brands merged with the payer directory
-    /// ([`payer_quirks::brands::merge_with_directory`]). An entry whose FHIR base is a configured payer's links
+    /// ([`patient_access::payers::brands::merge_with_directory`]). An entry whose FHIR base is a configured payer's links
     /// to its Connect page.
-    pub directory: Vec<payer_quirks::brands::DirectoryEntry>,
+    pub directory: Vec<patient_access::payers::brands::DirectoryEntry>,
+    /// When set, every token set and pending authorization is sealed with these keys before it reaches the
+    /// database (the SDK's `EncryptedStore`); otherwise they are stored in clear in an owner-only file.
+    pub token_keys: Option<KeyRing>,
 }
 
 /// The redirect URI registered at a payer for the payer with key `key`: `{public_url}callback/{key}`.
@@ -159,6 +166,9 @@ pub enum AppError {
     /// The database could not be opened.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The SDK's token store could not be opened.
+    #[error("token store: {0}")]
+    Store(Box<SdkError>),
     /// The listener failed.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
@@ -169,7 +179,7 @@ pub enum AppError {
 pub struct RunningApp {
     url: Url,
     addr: SocketAddr,
-    store: Arc<SqliteTokenStore>,
+    store: Arc<dyn TokenStore>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -186,7 +196,7 @@ impl RunningApp {
     }
 
     /// The token store (to look at what is stored).
-    pub fn token_store(&self) -> Arc<SqliteTokenStore> {
+    pub fn token_store(&self) -> Arc<dyn TokenStore> {
         self.store.clone()
     }
 
@@ -209,6 +219,12 @@ impl RunningApp {
     pub async fn wait(self) -> std::io::Result<()> {
         self.task.await.map_err(std::io::Error::other)?
     }
+}
+
+/// The pending-authorization key of one browser's attempt at one payer: another browser's callback finds
+/// nothing under it.
+fn pending_key(session: &WebSession, payer_key: &str) -> String {
+    format!("{}:{payer_key}", session.id_hash)
 }
 
 /// The token store key of one member's tokens at one payer.
@@ -260,11 +276,25 @@ pub async fn serve(listener: TcpListener, config: Config) -> Result<RunningApp, 
             pool,
         });
     }
-    let db = Db::open(config.database).await?;
-    let store = Arc::new(SqliteTokenStore::new(db.clone()));
+    let db = Db::open(&config.database).await?;
+    // The SDK's store, in the same file: tokens (compare-and-swap), refresh leases and pending authorizations.
+    let sqlite = SqliteStore::open(&config.database, SqliteOptions::default())
+        .await
+        .map_err(|e| AppError::Store(Box::new(e)))?;
+    let (store, pending): (Arc<dyn TokenStore>, Arc<dyn PendingStore>) = match config.token_keys {
+        Some(keys) => {
+            let sealed = Arc::new(EncryptedStore::new(sqlite, keys));
+            (sealed.clone(), sealed)
+        }
+        None => {
+            let plain = Arc::new(sqlite);
+            (plain.clone(), plain)
+        }
+    };
     let state = AppState(Arc::new(Inner {
         db,
         store: store.clone(),
+        pending,
         payers,
         directory: config.directory,
         secure_cookies: url.scheme() == "https",
@@ -307,9 +337,10 @@ struct AppState(Arc<Inner>);
 
 struct Inner {
     db: Db,
-    store: Arc<SqliteTokenStore>,
+    store: Arc<dyn TokenStore>,
+    pending: Arc<dyn PendingStore>,
     payers: Vec<Payer>,
-    directory: Vec<payer_quirks::brands::DirectoryEntry>,
+    directory: Vec<patient_access::payers::brands::DirectoryEntry>,
     secure_cookies: bool,
     /// The app's public origin: the only one a POST may come from.
     origin: url::Origin,
@@ -376,7 +407,7 @@ impl AppState {
 
     /// The SDK session for this member's tokens at this payer.
     fn token_session(&self, payer: &Payer, session: &WebSession) -> Session {
-        let store: Arc<dyn TokenStore> = self.0.store.clone();
+        let store = self.0.store.clone();
         payer
             .client
             .session(store, token_key(&session.user_id, &payer.key))
@@ -499,13 +530,13 @@ async fn home(
                 .unwrap_or_default()
         })
         .unwrap_or_default();
-    let matches = payer_quirks::brands::search(&app.0.directory, &q);
+    let matches = patient_access::payers::brands::search(&app.0.directory, &q);
     let total = matches.len();
     let picker: Vec<views::BrandItem<'_>> = matches
         .into_iter()
         .take(views::PICKER_LIMIT)
         .map(|e| {
-            let base = payer_quirks::brands::normalize_fhir_base(&e.fhir_base);
+            let base = patient_access::payers::brands::normalize_fhir_base(&e.fhir_base);
             views::BrandItem {
                 name: &e.name,
                 aliases: &e.aliases,
@@ -515,8 +546,9 @@ async fn home(
                     .payers
                     .iter()
                     .find(|p| {
-                        payer_quirks::brands::normalize_fhir_base(p.client.adapter().fhir_base())
-                            == base
+                        patient_access::payers::brands::normalize_fhir_base(
+                            p.client.adapter().fhir_base(),
+                        ) == base
                     })
                     .map(|p| p.key.as_str()),
             }
@@ -553,7 +585,14 @@ async fn connect(
     // The member's browser opens the authorize URL; this server never fetches it. That is what every payer
     // expects, and Cigna requires it: its /authorize sets a cookie in the browser that its login page checks.
     let (url, pending) = request.into_parts();
-    app.0.db.put_pending(&session, &payer.key, &pending).await?;
+    app.0
+        .pending
+        .put(
+            &pending_key(&session, &payer.key),
+            &pending,
+            PENDING_MAX_AGE,
+        )
+        .await?;
     tracing::info!(payer = %payer.key, "sending the member to the payer's login");
     redirect(url.as_str(), cookie)
 }
@@ -569,8 +608,8 @@ async fn callback(
     // Taken, not read: a callback URL replayed (back button, a leaked link) finds nothing.
     let pending = app
         .0
-        .db
-        .take_pending(&session, &payer.key)
+        .pending
+        .take(&pending_key(&session, &payer.key))
         .await?
         .ok_or(PageError::NoPending)?;
     if pending.is_older_than(PENDING_MAX_AGE) {

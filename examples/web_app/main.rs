@@ -14,6 +14,9 @@
 //! | `PATIENT_ACCESS_PUBLIC_URL` | URL the browser reaches the app at (redirect URIs are `{it}callback/{payer}`) | `http://{ADDR}/` |
 //! | `PATIENT_ACCESS_DB` | the SQLite file (tokens and sessions) | `patient-access-web-app.sqlite3` in the working directory |
 //! | `PATIENT_ACCESS_SIMULATORS` | `0` to leave the simulators out | on |
+//! | `PATIENT_ACCESS_TOKEN_KEY` | base64 of 32 random bytes (`openssl rand -base64 32`): seal tokens at rest | clear, owner-only file |
+//! | `PATIENT_ACCESS_TOKEN_KEY_ID` | that key's id, stored in each sealed row | `k1` |
+//! | `PATIENT_ACCESS_OLD_TOKEN_KEY` | a previous key (with `…_OLD_TOKEN_KEY_ID`), still opened while rows are re-sealed | |
 //! | `PATIENT_ACCESS_<ID>_CLIENT_ID` | offer the real payer with adapter id `<ID>` (`AETNA_SANDBOX` for `aetna-sandbox`) | |
 //! | `PATIENT_ACCESS_<ID>_CLIENT_SECRET` | its client secret (omit for a public client) | |
 //! | `PATIENT_ACCESS_BRANDS` | a SMART User Access Brands Bundle (JSON file) for the home page's "find your insurer" picker, merged with the payer directory | the directory alone |
@@ -33,6 +36,7 @@ use app::{Config, PayerConfig};
 use patient_access::Url;
 use patient_access::payers::simulator::{SimOptions, Simulator};
 use patient_access::smart::SecretString;
+use patient_access::smart::store::encrypted::{KeyRing, SealKey};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -104,7 +108,8 @@ async fn run() -> Result<(), BoxError> {
     let brands = match env("BRANDS") {
         Some(path) => {
             let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-            payer_quirks::brands::parse_bundle(&text).map_err(|e| format!("{path}: {e}"))?
+            patient_access::payers::brands::parse_bundle(&text)
+                .map_err(|e| format!("{path}: {e}"))?
         }
         None => Vec::new(),
     };
@@ -114,7 +119,8 @@ async fn run() -> Result<(), BoxError> {
             database: database.clone(),
             public_url: Some(public_url.clone()),
             payers,
-            directory: payer_quirks::brands::merge_with_directory(&brands),
+            directory: patient_access::payers::brands::merge_with_directory(&brands),
+            token_keys: token_keys()?,
         },
     )
     .await?;
@@ -138,6 +144,25 @@ fn env(name: &str) -> Option<String> {
     std::env::var(format!("PATIENT_ACCESS_{name}"))
         .ok()
         .filter(|v| !v.is_empty())
+}
+
+/// The token key ring from `PATIENT_ACCESS_TOKEN_KEY` (and an old key to rotate from), if one is set.
+fn token_keys() -> Result<Option<KeyRing>, BoxError> {
+    let key = |var: &str, id_var: &str| -> Result<Option<SealKey>, BoxError> {
+        let Some(b64) = env(var) else {
+            return Ok(None);
+        };
+        let kid = env(id_var).unwrap_or_else(|| "k1".into());
+        Ok(Some(SealKey::from_base64(kid, &SecretString::from(b64))?))
+    };
+    let Some(current) = key("TOKEN_KEY", "TOKEN_KEY_ID")? else {
+        return Ok(None);
+    };
+    let mut ring = KeyRing::new(current);
+    if let Some(old) = key("OLD_TOKEN_KEY", "OLD_TOKEN_KEY_ID")? {
+        ring = ring.with_old_key(old);
+    }
+    Ok(Some(ring))
 }
 
 /// The Aetna and Cigna simulators, registered with this app's client id and redirect URIs.

@@ -140,12 +140,15 @@
 //! the refresh token, and every other `Session` waits for the saved result instead. That holds as long as the
 //! store keeps the lease contract (checked by `store::conformance`, feature `test-util`), the sharers' clocks
 //! agree to within seconds, and a refresh with its save ends within the lease's term (the client's timeout plus
-//! five seconds). [`MemoryTokenStore`] keeps tokens in memory, and the [`store`] module shows a
-//! database-backed one. A [`Session`] refreshes single-flight (many concurrent callers, one refresh request),
+//! five seconds). [`MemoryTokenStore`] keeps tokens in memory; for production the SDK ships
+//! `store::sqlite::SqliteStore` (feature `store-sqlite`), `store::postgres::PostgresStore` (`store-postgres`) and
+//! `store::encrypted::EncryptedStore` (`store-encrypted`, which seals every token set with XChaCha20-Poly1305
+//! before any of them stores it); each is also a [`PendingStore`] for the single-use pending authorizations of a
+//! web app. The [`store`] module compares them and shows how to write your own. A [`Session`] refreshes single-flight (many concurrent callers, one refresh request),
 //! saves the new tokens *before* handing them out (a failed save is an error), and picks up tokens another
 //! worker refreshed first. It implements [`TokenSource`], which the FHIR fetch layer asks for tokens.
 //! [`TokenSet`] and [`PendingAuthorization`] are `Serialize`/`Deserialize` **with their secrets in clear**, for
-//! exactly these two purposes: store them where you would store a password.
+//! exactly these two purposes: store them where you would store a password, or behind an `EncryptedStore`.
 //!
 //! # Errors
 //!
@@ -228,6 +231,6 @@ pub use jose::{ClientKey, SigningAlgorithm, jwks_document};
 pub use scopes::{Permissions, ResourceScope, Scope, ScopeContext, ScopeForm, ScopeSet};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use session::{DisconnectOutcome, Session};
-pub use store::{LeaseClaim, MemoryTokenStore, StoredTokens, TokenStore, Version};
+pub use store::{LeaseClaim, MemoryTokenStore, PendingStore, StoredTokens, TokenStore, Version};
 pub use token_source::{StaticTokens, TokenSource};
 pub use tokens::TokenSet;

@@ -1,7 +1,19 @@
 //! Token storage: an async trait with compare-and-swap saves and a refresh lease, and an in-memory
 //! implementation. With the `test-util` feature, `conformance` checks any implementation against the contract.
 //!
-//! # Backing the store with a database
+//! # Stores the SDK ships
+//!
+//! | store | feature | for |
+//! | --- | --- | --- |
+//! | [`MemoryTokenStore`] | (always) | tests, CLIs, one process that re-authorizes after a restart |
+//! | `sqlite::SqliteStore` | `store-sqlite` | one machine, any number of processes sharing a database file |
+//! | `postgres::PostgresStore` | `store-postgres` | several machines sharing a PostgreSQL database |
+//! | `encrypted::EncryptedStore` | `store-encrypted` | wraps any of the above: tokens sealed at rest |
+//!
+//! Each implements both [`TokenStore`] (members' tokens) and [`PendingStore`] (the single-use
+//! [`PendingAuthorization`]s a web app keeps between the redirect to the payer and the callback).
+//!
+//! # Backing the store with a database yourself
 //!
 //! Keep one row per key with the serialized [`TokenSet`] (it is `Serialize`/`Deserialize`; encrypt it at rest,
 //! since it holds the tokens) and an integer version. `save` is a compare-and-swap:
@@ -136,10 +148,16 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::{Error, Result, TokenSet};
+use crate::{Error, PendingAuthorization, Result, TokenSet};
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
+#[cfg(feature = "store-encrypted")]
+pub mod encrypted;
+#[cfg(feature = "store-postgres")]
+pub mod postgres;
+#[cfg(feature = "store-sqlite")]
+pub mod sqlite;
 
 /// A monotonically increasing version of one key's stored tokens, for compare-and-swap.
 pub type Version = u64;
@@ -230,9 +248,25 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
     async fn release_refresh(&self, key: &str, holder: &str) -> Result<()>;
 }
 
+/// Server-side storage of [`PendingAuthorization`]s between the redirect to the payer and the callback: each
+/// is **single-use** (the first [`take`](PendingStore::take) removes it, so of two callbacks carrying one
+/// `state` exactly one wins) and **expiring** (after its `ttl` it is gone, whether taken or not).
+///
+/// The key is the app's: the authorization's `state` (from the callback's query) or, as the web-app example
+/// does, the member's browser session and the payer.
+#[async_trait]
+pub trait PendingStore: Send + Sync + std::fmt::Debug {
+    /// Keeps `pending` under `key` for `ttl`, replacing whatever was kept under it.
+    async fn put(&self, key: &str, pending: &PendingAuthorization, ttl: Duration) -> Result<()>;
+
+    /// Removes and returns what is kept under `key`, if anything is and it has not expired. Atomic: of
+    /// concurrent takes of one key (in any process sharing the store) at most one gets it.
+    async fn take(&self, key: &str) -> Result<Option<PendingAuthorization>>;
+}
+
 /// A [`TokenStore`] in process memory: for tests, CLIs and single-process apps that re-authorize after a
-/// restart. Its refresh lease coordinates every `Session` sharing the store in this process. `Debug` shows
-/// only the number of keys.
+/// restart. Its refresh lease coordinates every `Session` sharing the store in this process. It is a
+/// [`PendingStore`] too. `Debug` shows only the number of keys.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -253,6 +287,8 @@ struct MemoryState {
     entries: HashMap<String, (TokenSet, Version)>,
     /// key → (holder, expiry).
     leases: HashMap<String, (String, Instant)>,
+    /// key → (pending authorization, expiry).
+    pending: HashMap<String, (PendingAuthorization, Instant)>,
 }
 
 impl MemoryTokenStore {
@@ -343,15 +379,130 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
+#[async_trait]
+impl PendingStore for MemoryTokenStore {
+    async fn put(&self, key: &str, pending: &PendingAuthorization, ttl: Duration) -> Result<()> {
+        let now = Instant::now();
+        let until = now
+            .checked_add(ttl)
+            .unwrap_or(now + Duration::from_secs(3600));
+        let mut state = self.state();
+        state.pending.retain(|_, (_, until)| *until > now);
+        state
+            .pending
+            .insert(key.to_owned(), (pending.clone(), until));
+        Ok(())
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<PendingAuthorization>> {
+        let now = Instant::now();
+        Ok(self
+            .state()
+            .pending
+            .remove(key)
+            .and_then(|(p, until)| (until > now).then_some(p)))
+    }
+}
+
+/// A shared store is a store: `EncryptedStore<Arc<SqliteStore>>`, or one `Arc` handed to several wrappers.
+#[async_trait]
+impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
+    async fn load(&self, key: &str) -> Result<Option<StoredTokens>> {
+        (**self).load(key).await
+    }
+
+    async fn save(
+        &self,
+        key: &str,
+        tokens: &TokenSet,
+        expected: Option<Version>,
+    ) -> Result<Version> {
+        (**self).save(key, tokens, expected).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        (**self).delete(key).await
+    }
+
+    async fn try_claim_refresh(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<LeaseClaim> {
+        (**self).try_claim_refresh(key, holder, ttl).await
+    }
+
+    async fn release_refresh(&self, key: &str, holder: &str) -> Result<()> {
+        (**self).release_refresh(key, holder).await
+    }
+}
+
+#[async_trait]
+impl<T: PendingStore + ?Sized> PendingStore for std::sync::Arc<T> {
+    async fn put(&self, key: &str, pending: &PendingAuthorization, ttl: Duration) -> Result<()> {
+        (**self).put(key, pending, ttl).await
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<PendingAuthorization>> {
+        (**self).take(key).await
+    }
+}
+
+/// Milliseconds since the Unix epoch, for the database stores' expiry columns.
+#[cfg(any(feature = "store-sqlite", feature = "store-postgres"))]
+/// What a database store says of a stored document that did not read back (or a value that did not serialize):
+/// the kind and the position, never serde's own message, which quotes the value it could not read
+/// (`invalid type: string "<the refresh token>"`), and these messages reach logs and the SDK's errors.
+#[cfg(any(feature = "store-sqlite", feature = "store-postgres"))]
+pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match e.classify() {
+        Category::Io => "could not be read",
+        Category::Syntax => "is not valid JSON",
+        Category::Data => "does not have the expected shape",
+        Category::Eof => "is truncated",
+    };
+    format!(
+        "the stored document {kind} (line {}, column {})",
+        e.line(),
+        e.column()
+    )
+}
+
+pub(crate) fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A duration in milliseconds, saturating, for the database stores.
+#[cfg(any(feature = "store-sqlite", feature = "store-postgres"))]
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Checks a table prefix or schema name: ASCII letters, digits and `_`, not starting with a digit, at most 48
+/// characters, so that it can be put in SQL text unquoted.
+#[cfg(any(feature = "store-sqlite", feature = "store-postgres"))]
+pub(crate) fn valid_identifier(name: &str, allow_empty: bool) -> bool {
+    if name.is_empty() {
+        return allow_empty;
+    }
+    name.len() <= 48
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn memory_store_meets_the_contract() {
-        conformance::check_all(&MemoryTokenStore::new())
-            .await
-            .unwrap();
+        let store = MemoryTokenStore::new();
+        conformance::check_all(&store).await.unwrap();
+        conformance::check_pending_all(&store).await.unwrap();
     }
 
     #[tokio::test]

@@ -19,8 +19,12 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::{LeaseClaim, TokenStore, Version};
-use crate::{Error, TokenSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+
+use super::{LeaseClaim, PendingStore, StoredTokens, TokenStore, Version};
+use crate::{Error, PendingAuthorization, TokenSet};
 
 /// A long lease: it must not expire while a check runs.
 const LONG: Duration = Duration::from_secs(60);
@@ -78,6 +82,208 @@ pub async fn check_all(store: &dyn TokenStore) -> Checked {
     release(store).await?;
     delete_during_a_lease(store).await?;
     Ok(())
+}
+
+/// Every [`PendingStore`] check, in order; the first failure is returned.
+pub async fn check_pending_all(store: &dyn PendingStore) -> Checked {
+    pending_single_use(store).await?;
+    concurrent_pending_takes_have_one_winner(store).await?;
+    pending_expiry(store, DEFAULT_EXPIRY_TTL).await?;
+    Ok(())
+}
+
+/// A pending authorization for the checks, whose `state` is `state`.
+fn sample_pending(
+    check: &'static str,
+    state: &str,
+) -> Result<PendingAuthorization, ConformanceFailure> {
+    let redirect_uri = url::Url::parse("http://127.0.0.1:3000/callback")
+        .map_err(|e| fail(check, format!("redirect URI: {e}")))?;
+    Ok(PendingAuthorization {
+        state: SecretString::from(state.to_owned()),
+        code_verifier: SecretString::from(format!("verifier-{state}-0123456789abcdef0123456789")),
+        redirect_uri,
+        scopes: vec!["openid".into(), "patient/*.read".into()],
+        nonce: Some(SecretString::from(format!("nonce-{state}"))),
+        adapter_id: "conformance".into(),
+        created_at: std::time::SystemTime::now(),
+    })
+}
+
+fn same_pending(a: &PendingAuthorization, b: &PendingAuthorization) -> bool {
+    a.state.expose_secret() == b.state.expose_secret()
+        && a.code_verifier.expose_secret() == b.code_verifier.expose_secret()
+        && a.nonce.as_ref().map(|n| n.expose_secret())
+            == b.nonce.as_ref().map(|n| n.expose_secret())
+        && a.redirect_uri == b.redirect_uri
+        && a.scopes == b.scopes
+        && a.adapter_id == b.adapter_id
+}
+
+/// `take` returns what `put` kept, once; a missing key is `None`; a second `put` replaces the first; keys are
+/// independent.
+pub async fn pending_single_use(store: &dyn PendingStore) -> Checked {
+    const CHECK: &str = "pending_single_use";
+    let (key, other) = (unique_key(CHECK), unique_key(CHECK));
+    if step(CHECK, "take of a missing key", store.take(&key).await)?.is_some() {
+        return Err(fail(
+            CHECK,
+            "a missing key returned a pending authorization",
+        ));
+    }
+    let (first, second) = (
+        sample_pending(CHECK, "first")?,
+        sample_pending(CHECK, "second")?,
+    );
+    step(CHECK, "put", store.put(&key, &first, LONG).await)?;
+    step(
+        CHECK,
+        "put of a replacement",
+        store.put(&key, &second, LONG).await,
+    )?;
+    step(
+        CHECK,
+        "put under another key",
+        store.put(&other, &first, LONG).await,
+    )?;
+    let taken = step(CHECK, "take", store.take(&key).await)?
+        .ok_or_else(|| fail(CHECK, "what was put could not be taken"))?;
+    if !same_pending(&taken, &second) {
+        return Err(fail(
+            CHECK,
+            "take returned something other than the last put",
+        ));
+    }
+    if step(CHECK, "a second take", store.take(&key).await)?.is_some() {
+        return Err(fail(CHECK, "a pending authorization was taken twice"));
+    }
+    let taken = step(CHECK, "take of the other key", store.take(&other).await)?
+        .ok_or_else(|| fail(CHECK, "taking one key removed another"))?;
+    if !same_pending(&taken, &first) {
+        return Err(fail(
+            CHECK,
+            "the other key returned the wrong pending authorization",
+        ));
+    }
+    Ok(())
+}
+
+/// Eight callbacks taking one pending authorization at the same moment: exactly one gets it.
+pub async fn concurrent_pending_takes_have_one_winner(store: &dyn PendingStore) -> Checked {
+    const CHECK: &str = "concurrent_pending_takes_have_one_winner";
+    let key = unique_key(CHECK);
+    step(
+        CHECK,
+        "put",
+        store.put(&key, &sample_pending(CHECK, "race")?, LONG).await,
+    )?;
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let takes = (0..8).map(|_| {
+        let (key, barrier) = (key.clone(), barrier.clone());
+        async move {
+            barrier.wait().await;
+            store.take(&key).await
+        }
+    });
+    let mut winners = 0;
+    for r in futures::future::join_all(takes).await {
+        if step(CHECK, "take", r)?.is_some() {
+            winners += 1;
+        }
+    }
+    if winners != 1 {
+        return Err(fail(CHECK, format!("{winners} of 8 concurrent takes won")));
+    }
+    Ok(())
+}
+
+/// A pending authorization is gone after its `ttl`.
+pub async fn pending_expiry(store: &dyn PendingStore, ttl: Duration) -> Checked {
+    const CHECK: &str = "pending_expiry";
+    let key = unique_key(CHECK);
+    step(
+        CHECK,
+        "put",
+        store
+            .put(&key, &sample_pending(CHECK, "expiring")?, ttl)
+            .await,
+    )?;
+    tokio::time::sleep(ttl + ttl / 2 + Duration::from_millis(50)).await;
+    if step(CHECK, "take after the ttl", store.take(&key).await)?.is_some() {
+        return Err(fail(CHECK, "an expired pending authorization was taken"));
+    }
+    Ok(())
+}
+
+/// A [`TokenStore`] wrapper whose `save`s fail while [`set_failing`](FaultyStore::set_failing) is on, as a
+/// database that goes away mid-refresh would: for checking that [`Session`](crate::Session) hands out no
+/// refreshed token it could not save.
+#[derive(Debug)]
+pub struct FaultyStore<S> {
+    inner: S,
+    failing: AtomicBool,
+}
+
+/// The error a [`FaultyStore`]'s failing save returns.
+#[derive(Debug, thiserror::Error)]
+#[error("injected fault: the store is unavailable")]
+#[non_exhaustive]
+pub struct InjectedFault;
+
+impl<S> FaultyStore<S> {
+    /// Wraps `inner`, not failing yet.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            failing: AtomicBool::new(false),
+        }
+    }
+
+    /// Makes every later `save` fail (`true`) or pass through again (`false`).
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl<S: TokenStore> TokenStore for FaultyStore<S> {
+    async fn load(&self, key: &str) -> crate::Result<Option<StoredTokens>> {
+        self.inner.load(key).await
+    }
+
+    async fn save(
+        &self,
+        key: &str,
+        tokens: &TokenSet,
+        expected: Option<Version>,
+    ) -> crate::Result<Version> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(Error::Store(Box::new(InjectedFault)));
+        }
+        self.inner.save(key, tokens, expected).await
+    }
+
+    async fn delete(&self, key: &str) -> crate::Result<()> {
+        self.inner.delete(key).await
+    }
+
+    async fn try_claim_refresh(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> crate::Result<LeaseClaim> {
+        self.inner.try_claim_refresh(key, holder, ttl).await
+    }
+
+    async fn release_refresh(&self, key: &str, holder: &str) -> crate::Result<()> {
+        self.inner.release_refresh(key, holder).await
+    }
 }
 
 /// `save` is compare-and-swap: a first save fails on an existing key, a later one on a stale version, and

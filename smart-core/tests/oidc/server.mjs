@@ -105,6 +105,9 @@ const CLIENTS = [
     client_id: 'jwt-es384-client', token_endpoint_auth_method: 'private_key_jwt',
     token_endpoint_auth_signing_alg: 'ES384', jwks: { keys: [ES384_CLIENT_KEY] },
   },
+  // The many-process refresh races over the SDK's PostgreSQL and SQLite stores (smart-core/tests/store_processes.rs).
+  { client_id: 'procs-postgres-client', client_secret: 'procs-postgres-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
+  { client_id: 'procs-sqlite-client', client_secret: 'procs-sqlite-client-secret', token_endpoint_auth_method: 'client_secret_basic' },
 ].map((c) => ({
   ...c,
   redirect_uris: [REDIRECT_URI],

@@ -72,6 +72,13 @@ pub mod clients {
     /// `client_secret_basic`; used only by the refresh race over the web app's SQLite store.
     #[allow(dead_code)] // in the root package's tests/refresh_race_sqlite.rs, not in smart-core's
     pub const RACE_SQLITE: (&str, &str) = ("race-sqlite-client", "race-sqlite-client-secret");
+    /// `client_secret_basic`; the many-process refresh race over the SDK's PostgreSQL store.
+    #[allow(dead_code)] // in smart-core's tests/store_processes.rs only
+    pub const PROCS_POSTGRES: (&str, &str) =
+        ("procs-postgres-client", "procs-postgres-client-secret");
+    /// `client_secret_basic`; the many-process refresh race over the SDK's SQLite store.
+    #[allow(dead_code)] // in smart-core's tests/store_processes.rs only
+    pub const PROCS_SQLITE: (&str, &str) = ("procs-sqlite-client", "procs-sqlite-client-secret");
 }
 
 /// What `GET /_test/refreshes/{client_id}` reports: refresh_token grants that reached the token endpoint.
