@@ -101,7 +101,13 @@ impl Setup {
     fn start_with(&self, extra: &[&str]) -> Running {
         let args = self.args(extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Running::start("connect", &args, &[(SECRET_ENV, SECRET)])
+        // Everything the SDK and connect record, at the most verbose level: still no secret (see
+        // `assert_never_printed`).
+        Running::start(
+            "connect",
+            &args,
+            &[(SECRET_ENV, SECRET), ("RUST_LOG", "trace")],
+        )
     }
 
     fn start(&self) -> Running {
@@ -271,6 +277,9 @@ async fn connect_exports_everything_then_refreshes_instead_of_asking_the_member_
         "{}",
         first.stdout
     );
+    // Health data: the folder 0700, every file 0600.
+    #[cfg(unix)]
+    assert_private(&setup.out());
 
     // The tokens are in a file only the user can read.
     let tokens_path = setup.tokens();
@@ -368,31 +377,263 @@ async fn with_a_redirect_uri_it_cannot_listen_on_connect_takes_the_pasted_callba
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forged_callback_is_refused_and_nothing_is_saved() {
+async fn forged_callbacks_get_a_400_and_connect_keeps_waiting_for_the_real_one() {
     let setup = Setup::new("connect-forged").await;
     let mut run = setup.start();
     let authorize = Url::parse(&run.line_starting_with("AUTHORIZE_URL=").await).unwrap();
-    // Another site sends the browser to the callback with its own code and a state it made up.
-    let mut forged = setup.redirect.clone();
-    forged.set_query(Some("code=attacker-code&state=not-the-state"));
-    let page = reqwest::get(forged).await.unwrap();
-    assert_eq!(page.status(), 400);
+    // Another site sends the browser to the callback with its own code and a state it made up, or with an
+    // `error=` and no state at all (RFC 6749 §4.1.2.1: a real error response carries the state).
+    for query in [
+        "code=attacker-code&state=not-the-state",
+        "error=access_denied&error_description=forged",
+        "code=attacker-code",
+    ] {
+        let mut forged = setup.redirect.clone();
+        forged.set_query(Some(query));
+        let page = reqwest::get(forged).await.unwrap();
+        assert_eq!(page.status(), 400, "{query}");
+        assert!(
+            page.text().await.unwrap().contains("does not belong"),
+            "{query}"
+        );
+        assert_eq!(
+            setup.sim.counts().token_code_exchanges,
+            0,
+            "the forged code was never sent"
+        );
+        assert!(!setup.tokens().exists(), "nothing saved after {query}");
+    }
+    // connect is still listening: the member's real sign-in completes the run.
+    let callback = setup.sim.login(&authorize).await.unwrap();
+    let page = reqwest::get(callback).await.unwrap();
+    assert_eq!(page.status(), 200);
     let output = run.finish().await;
-    assert_eq!(output.status.code(), Some(1), "{output:#?}");
-    assert!(
-        output.stderr.contains("state does not match"),
+    output.assert_success();
+    assert_eq!(
+        output
+            .stderr
+            .matches("does not belong to this sign-in")
+            .count(),
+        3,
         "{}",
         output.stderr
     );
-    assert!(output.stderr.contains("hint: "), "{}", output.stderr);
-    assert_eq!(
-        setup.sim.counts().token_code_exchanges,
-        0,
-        "the code was never sent"
+    assert_eq!(setup.sim.counts().token_code_exchanges, 1);
+    assert_export(&setup);
+}
+
+/// The modes of the export folder and of every file in it.
+#[cfg(unix)]
+fn assert_private(out: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(out), 0o700, "export folder mode");
+    for entry in std::fs::read_dir(out).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}
+
+/// A FHIR server (wiremock) for `--fhir-base`, for the member `pat-1`: `metadata`, the patient, one Coverage
+/// page and two ExplanationOfBenefit pages, each from the `coverage` and `eobs` ids given. `eob_page_2` answers
+/// the second EOB page.
+async fn mount_fhir(
+    server: &wiremock::MockServer,
+    coverage: &[&str],
+    eobs: (&[&str], &[&str]),
+    eob_page_2: wiremock::ResponseTemplate,
+) {
+    use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+    use wiremock::{Mock, ResponseTemplate};
+    server.reset().await;
+    let fhir = |body: Value| {
+        ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/fhir+json")
+    };
+    let bundle = |ty: &str, ids: &[&str], next: Option<String>| {
+        let entries: Vec<Value> = ids
+            .iter()
+            .map(|id| serde_json::json!({"resource": {"resourceType": ty, "id": id}, "search": {"mode": "match"}}))
+            .collect();
+        let mut b =
+            serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": entries});
+        if let Some(next) = next {
+            b["link"] = serde_json::json!([{"relation": "next", "url": next}]);
+        }
+        b
+    };
+    let types: Vec<Value> = ["Patient", "Coverage", "ExplanationOfBenefit"]
+        .iter()
+        .map(|t| serde_json::json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}]}))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/fhir/metadata"))
+        .respond_with(fhir(serde_json::json!({
+            "resourceType": "CapabilityStatement", "rest": [{"mode": "server", "resource": types}]
+        })))
+        .mount(server)
+        .await;
+    Mock::given(path("/fhir/Patient/pat-1"))
+        .respond_with(fhir(
+            serde_json::json!({"resourceType": "Patient", "id": "pat-1"}),
+        ))
+        .mount(server)
+        .await;
+    Mock::given(path("/fhir/Coverage"))
+        .respond_with(fhir(bundle("Coverage", coverage, None)))
+        .mount(server)
+        .await;
+    let page_2 = format!(
+        "{}/fhir/ExplanationOfBenefit?patient=pat-1&page=2",
+        server.uri()
     );
-    assert!(!setup.tokens().exists());
-    assert!(!setup.out().exists());
-    let _ = authorize;
+    Mock::given(path("/fhir/ExplanationOfBenefit"))
+        .and(query_param_is_missing("page"))
+        .respond_with(fhir(bundle("ExplanationOfBenefit", eobs.0, Some(page_2))))
+        .mount(server)
+        .await;
+    Mock::given(path("/fhir/ExplanationOfBenefit"))
+        .and(query_param("page", "2"))
+        .respond_with(eob_page_2)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_type_that_fails_part_way_keeps_its_previous_file_and_the_run_exits_partial() {
+    let server = wiremock::MockServer::start().await;
+    let dir = TempDir::new("connect-partial");
+    let (out, tokens) = (dir.path().join("export"), dir.path().join("tokens.json"));
+    let base = format!("{}/fhir", server.uri());
+    // Saved, unexpired tokens: no sign-in, the runs go straight to the export.
+    let set = smart_core::TokenSet::bearer(
+        smart_core::SecretString::from("partial-test-access-token"),
+        Some(std::time::Duration::from_secs(3600)),
+    )
+    .with_patient("pat-1");
+    let key = format!("standard {base} {CLIENT_ID}");
+    let file = serde_json::json!({"entries": {key: {"version": 1, "tokens": set}}});
+    std::fs::write(&tokens, file.to_string()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // An export folder from an older connect, readable by everyone.
+        std::fs::create_dir(&out).unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let args = [
+        "--fhir-base",
+        &base,
+        "--client-id",
+        CLIENT_ID,
+        "--out",
+        out.to_str().unwrap(),
+        "--tokens",
+        tokens.to_str().unwrap(),
+        "--no-browser",
+    ];
+    let page = |ty: &str, ids: &[&str]| {
+        let entries: Vec<Value> = ids
+            .iter()
+            .map(|id| serde_json::json!({"resource": {"resourceType": ty, "id": id}}))
+            .collect();
+        wiremock::ResponseTemplate::new(200).set_body_raw(
+            serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": entries})
+                .to_string(),
+            "application/fhir+json",
+        )
+    };
+
+    // First run: everything reads; a complete export, private.
+    mount_fhir(
+        &server,
+        &["cov-1"],
+        (&["eob-1"], &["eob-2"]),
+        page("ExplanationOfBenefit", &["eob-2"]),
+    )
+    .await;
+    let first = examples_support::run("connect", &args, &[("RUST_LOG", "trace")]).await;
+    first.assert_success();
+    assert!(
+        first.stderr.contains("now 0700"),
+        "says it tightened the folder: {}",
+        first.stderr
+    );
+    assert_eq!(
+        ids(&ndjson(&out, "ExplanationOfBenefit")),
+        ["eob-1", "eob-2"].map(String::from).into()
+    );
+    #[cfg(unix)]
+    assert_private(&out);
+    let eobs_before = std::fs::read(out.join("ExplanationOfBenefit.ndjson")).unwrap();
+
+    // Second run: the payer has a new Coverage and a new claim on page 1, then throttles page 2 past the retries.
+    mount_fhir(
+        &server,
+        &["cov-1", "cov-2"],
+        (&["eob-1", "eob-3"], &[]),
+        wiremock::ResponseTemplate::new(503).insert_header("retry-after", "0"),
+    )
+    .await;
+    let second = examples_support::run("connect", &args, &[("RUST_LOG", "trace")]).await;
+    assert_eq!(
+        second.status.code(),
+        Some(3),
+        "partial has its own exit code: {second:#?}"
+    );
+    assert!(
+        second.stderr.contains("INCOMPLETE: ExplanationOfBenefit"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(
+        std::fs::read(out.join("ExplanationOfBenefit.ndjson")).unwrap(),
+        eobs_before,
+        "the previous complete file, byte for byte"
+    );
+    // The types that did complete were updated, and nothing half-written was left behind.
+    assert_eq!(
+        ids(&ndjson(&out, "Coverage")),
+        ["cov-1", "cov-2"].map(String::from).into()
+    );
+    let files: BTreeSet<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "Coverage.ndjson",
+            "ExplanationOfBenefit.ndjson",
+            "Patient.ndjson"
+        ]
+        .map(String::from)
+        .into()
+    );
+    #[cfg(unix)]
+    assert_private(&out);
+    for run in [&first, &second] {
+        assert!(
+            run.stderr.contains("TRACE") || run.stderr.contains("DEBUG"),
+            "RUST_LOG=trace took effect"
+        );
+        assert!(!run.all().contains("partial-test-access-token"));
+    }
+
+    // Third run: the payer is back; the type completes and the run exits 0.
+    mount_fhir(
+        &server,
+        &["cov-1", "cov-2"],
+        (&["eob-1", "eob-3"], &["eob-2"]),
+        page("ExplanationOfBenefit", &["eob-2"]),
+    )
+    .await;
+    let third = examples_support::run("connect", &args, &[("RUST_LOG", "trace")]).await;
+    third.assert_success();
+    assert_eq!(
+        ids(&ndjson(&out, "ExplanationOfBenefit")),
+        ["eob-1", "eob-2", "eob-3"].map(String::from).into()
+    );
 }
 
 #[tokio::test]

@@ -846,6 +846,65 @@ async fn forged_replayed_and_declined_callbacks_exchange_nothing_and_other_brows
 }
 
 #[tokio::test]
+async fn a_cross_site_disconnect_is_refused_with_403_and_changes_nothing() {
+    let mut f = Fixture::start("csrf").await;
+    let sim = &f.aetna;
+    let http = http_client();
+    // A connected member.
+    let authorize = start_connect(&http, &f).await;
+    let callback = sim.login(&authorize).await.unwrap();
+    let r = http.get(callback).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let connected = |f: &Fixture| f.token_versions().keys().any(|k| k.ends_with(":aetna"));
+    assert!(connected(&f));
+    let revocations = sim.counts().revocations;
+
+    // Another site makes the member's browser POST (the session cookie goes along): refused, nothing changes.
+    let app_origin = f.url("/").origin().ascii_serialization();
+    for headers in [
+        vec![
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        vec![("origin", "https://evil.example")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("origin", "null")],
+        vec![
+            ("origin", app_origin.as_str()),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        vec![],
+    ] {
+        let mut request = http.post(f.url("/disconnect/aetna"));
+        for (k, v) in &headers {
+            request = request.header(*k, *v);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(r.text().await.unwrap().contains("nothing was changed"));
+        assert!(connected(&f), "{headers:?}: the tokens are still there");
+        assert_eq!(
+            sim.counts().revocations,
+            revocations,
+            "{headers:?}: nothing revoked"
+        );
+    }
+
+    // The app's own form (as a browser sends it): disconnected.
+    let r = http
+        .post(f.url("/disconnect/aetna"))
+        .header("origin", app_origin.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(!connected(&f));
+    assert!(sim.counts().revocations > revocations);
+    f.app.take().unwrap().stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn unknown_pages_and_payers_are_404_and_pages_carry_security_headers() {
     let mut f = Fixture::start("headers").await;
     let http = http_client();

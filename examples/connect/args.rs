@@ -45,7 +45,16 @@ OPTIONS:
 The authorize URL is printed on stdout on a line of its own, `AUTHORIZE_URL=<url>`, so that another program can
 drive the login when nobody is at a keyboard; connect then waits for the callback. A second run uses the saved
 tokens (refreshing them when they expire) instead of asking the member again.
-Set RUST_LOG=smart_core=debug to see every request the SDK makes (never with tokens).";
+Set RUST_LOG=smart_core=debug to see every request the SDK makes (never with tokens).
+
+The export folder is made 0700 and its files 0600. A type whose reading fails part-way (rate limits or server
+errors after the retries, a paging loop) keeps its previous file unchanged and is listed as incomplete.
+
+EXIT CODES:
+    0  everything was exported
+    1  the run failed (nothing new was written)
+    2  usage error
+    3  partial: the export was written, but the types listed as INCOMPLETE kept their previous files";
 
 /// Which server to connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]

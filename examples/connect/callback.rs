@@ -72,19 +72,22 @@ impl Receiver {
         })
     }
 
-    /// Waits up to `timeout` for the payer's redirect to the redirect URI.
-    pub async fn wait(self, timeout: Duration) -> io::Result<Callback> {
+    /// Waits up to `timeout` for the payer's redirect to the redirect URI, the one callback that `belongs`
+    /// accepts (its state matches this sign-in). A request that fails that check (a stale tab, a forged link,
+    /// an `error=` without this sign-in's state) gets a 400 page and the listener keeps waiting; a pasted URL
+    /// that fails it is asked for again.
+    pub async fn wait(self, timeout: Duration, belongs: &Belongs<'_>) -> io::Result<Callback> {
         let result = match self {
             Receiver::Loopback {
                 redirect,
                 listeners,
-            } => tokio::time::timeout(timeout, listen(redirect, listeners)).await,
+            } => tokio::time::timeout(timeout, listen(redirect, listeners, belongs)).await,
             Receiver::Paste { redirect } => {
                 eprintln!(
                     "After you approve, the payer sends your browser to {redirect}?code=...; copy that whole \
                      address from the browser's address bar and paste it here:"
                 );
-                tokio::time::timeout(timeout, paste()).await
+                tokio::time::timeout(timeout, paste(belongs)).await
             }
         };
         result.map_err(|_| {
@@ -99,34 +102,45 @@ impl Receiver {
     }
 }
 
+/// Says whether a callback URL answers this sign-in (`Err` with the reason when it does not).
+pub type Belongs<'a> = dyn Fn(&str) -> Result<(), String> + Send + Sync + 'a;
+
 impl Callback {
     /// Answers the browser that delivered the callback (nothing to answer for a pasted URL).
     pub async fn respond(self, ok: bool, message: &str) {
-        let Some(mut stream) = self.browser else {
-            return;
-        };
-        let (status, title) = if ok {
-            ("200 OK", "Connected")
-        } else {
-            ("400 Bad Request", "Not connected")
-        };
-        let body = format!(
-            "<!doctype html><meta charset=\"utf-8\"><title>{title}</title>\
-             <h1>{title}</h1><p>{}</p><p>You can close this tab and go back to the terminal.</p>",
-            escape_html(message)
-        );
-        // no-store and no-referrer: this page's URL holds the authorization code.
-        let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
-             Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = stream.write_all(response.as_bytes()).await;
-        let _ = stream.shutdown().await;
+        if let Some(stream) = self.browser {
+            answer(stream, ok, message).await;
+        }
     }
 }
 
-async fn listen(redirect: Url, listeners: Vec<TcpListener>) -> io::Result<Callback> {
+/// Writes the result page to the browser and closes the connection.
+async fn answer(mut stream: TcpStream, ok: bool, message: &str) {
+    let (status, title) = if ok {
+        ("200 OK", "Connected")
+    } else {
+        ("400 Bad Request", "Not connected")
+    };
+    let body = format!(
+        "<!doctype html><meta charset=\"utf-8\"><title>{title}</title>\
+         <h1>{title}</h1><p>{}</p><p>You can close this tab and go back to the terminal.</p>",
+        escape_html(message)
+    );
+    // no-store and no-referrer: this page's URL holds the authorization code.
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+async fn listen(
+    redirect: Url,
+    listeners: Vec<TcpListener>,
+    belongs: &Belongs<'_>,
+) -> io::Result<Callback> {
     let (found, mut callbacks) = mpsc::channel::<(String, TcpStream)>(1);
     let accepting: Vec<_> = listeners
         .into_iter()
@@ -140,7 +154,28 @@ async fn listen(redirect: Url, listeners: Vec<TcpListener>) -> io::Result<Callba
         })
         .collect();
     drop(found);
-    let received = callbacks.recv().await;
+    let received = loop {
+        let Some((url, browser)) = callbacks.recv().await else {
+            break None;
+        };
+        match belongs(&url) {
+            Ok(()) => break Some((url, browser)),
+            Err(why) => {
+                eprintln!(
+                    "Refused a callback that does not belong to this sign-in ({why}); still waiting."
+                );
+                answer(
+                    browser,
+                    false,
+                    &format!(
+                        "This address does not belong to the sign-in connect is waiting for ({why}). \
+                         Finish the sign-in that connect printed."
+                    ),
+                )
+                .await;
+            }
+        }
+    };
     // One callback per authorization: stop listening (and free the port) once it is in.
     accepting.iter().for_each(|task| task.abort());
     let (url, browser) =
@@ -187,21 +222,28 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
-async fn paste() -> io::Result<Callback> {
-    let line = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|_| line)
-    })
-    .await
-    .map_err(io::Error::other)??;
-    let url = line.trim().to_owned();
-    if url.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "no callback URL was pasted",
-        ));
+async fn paste(belongs: &Belongs<'_>) -> io::Result<Callback> {
+    loop {
+        let line = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map(|_| line)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        let url = line.trim().to_owned();
+        if url.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "no callback URL was pasted",
+            ));
+        }
+        match belongs(&url) {
+            Ok(()) => return Ok(Callback { url, browser: None }),
+            Err(why) => eprintln!(
+                "That address does not belong to this sign-in ({why}); paste the one this sign-in ended on:"
+            ),
+        }
     }
-    Ok(Callback { url, browser: None })
 }
 
 /// Tries to open `url` in the user's browser. Never fatal: false when there is no browser to open.

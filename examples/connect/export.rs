@@ -4,13 +4,20 @@
 //! What is read: the member's Patient, Coverage and ExplanationOfBenefit (always), every other Patient-compartment
 //! type the payer lists (searched with `?patient={id}`), and the Organizations, Practitioners, ... that those
 //! resources reference, where the payer lists those types. Files are written by a dedicated thread (file I/O stays
-//! off the async runtime) as `<Type>.ndjson.partial` and renamed only when the whole export succeeded, so a failed
-//! run leaves the previous export intact.
+//! off the async runtime).
+//!
+//! This is health data, so it is never shared and never lost: the folder is 0700 (a wider existing one is
+//! tightened, and the run says so) and every file 0600, created with that mode. Each type is written to
+//! `<Type>.ndjson.partial` in the same folder, fsynced, and renamed over the previous `<Type>.ndjson` only when
+//! that type was read completely. When reading a type fails part-way (429 or 5xx after the retries, a paging
+//! loop, a dropped connection, a page that does not decode), its previous file stays as it was, byte for byte,
+//! and the type is listed in [`Report::incomplete`] (`connect` then exits with [`EXIT_PARTIAL`]). A failed
+//! run (the member's authorization is gone) commits nothing.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::error::Error as StdError;
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,6 +32,17 @@ use tokio::sync::mpsc;
 use crate::resource_types::{self, Items, REFERENCED, SEARCHED, erase, is_plain_type_name};
 
 pub type Failure = Box<dyn StdError + Send + Sync>;
+
+/// `connect`'s exit code when the export was written but some types are incomplete (their previous files were
+/// kept): 0 is a complete export, 1 a failed run, 2 a usage error.
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// The export folder's mode: the member's health data is theirs alone.
+#[cfg(unix)]
+const DIR_MODE: u32 = 0o700;
+/// Every export file's mode, set when the file is created (never widened, then narrowed).
+#[cfg(unix)]
+const FILE_MODE: u32 = 0o600;
 
 /// Read for every member, whatever the payer lists.
 const CORE: &[&str] = &["Patient", "Coverage", "ExplanationOfBenefit"];
@@ -125,6 +143,11 @@ pub struct Report {
     pub files: BTreeMap<String, usize>,
     /// Types or references that could not be read (the export is still written).
     pub failures: Vec<String>,
+    /// Types whose reading failed part-way: their previous file (if any) was kept unchanged, this run's read
+    /// was discarded.
+    pub incomplete: BTreeSet<String>,
+    /// The export folder existed with a mode wider than 0700 (shown as octal) and was tightened.
+    pub tightened: Option<u32>,
     /// `OperationOutcome`s the payer put inside its search results.
     pub warnings: usize,
     /// How many of the ExplanationOfBenefit lines are prior authorizations (`use = preauthorization`), not claims.
@@ -138,6 +161,7 @@ pub async fn export(fhir: &FhirClient, plan: &Plan, dir: &Path) -> Result<Report
     let steps = CORE.len() + plan.searched.len() + usize::from(!plan.referenced.is_empty());
     let mut progress = Progress::new(steps);
     let mut failures = Vec::new();
+    let mut incomplete = BTreeSet::new();
 
     progress.begin("Patient");
     let patient = fhir.patient().await?;
@@ -147,27 +171,35 @@ pub async fn export(fhir: &FhirClient, plan: &Plan, dir: &Path) -> Result<Report
 
     progress.begin("Coverage");
     let coverage = erase(fhir.coverage(), |c| Resource::Coverage(Box::new(c)));
-    drain(coverage, &mut sink, &mut progress).await?;
+    let drained = drain(coverage, &mut sink, &mut progress).await;
+    settle(
+        drained,
+        "Coverage",
+        &progress,
+        &mut failures,
+        &mut incomplete,
+    )?;
     progress.end();
 
     progress.begin("ExplanationOfBenefit");
     let claims = fhir.explanation_of_benefits(EobQuery::new());
     let claims = erase(claims, |e| Resource::ExplanationOfBenefit(Box::new(e)));
-    drain(claims, &mut sink, &mut progress).await?;
+    let drained = drain(claims, &mut sink, &mut progress).await;
+    settle(
+        drained,
+        "ExplanationOfBenefit",
+        &progress,
+        &mut failures,
+        &mut incomplete,
+    )?;
     progress.end();
 
     for name in &plan.searched {
         progress.begin(name);
         let params = SearchParams::new().param("patient", &patient_id);
         if let Some(items) = resource_types::search(fhir, name, params) {
-            // A type the payer lists but will not serve this member (scopes, a 403) does not sink the export;
-            // losing the authorization does.
-            if let Err(e) = drain(items, &mut sink, &mut progress).await {
-                match e.downcast::<smart_core::Error>() {
-                    Ok(e) => fatal_or_note(*e, name, &mut failures)?,
-                    Err(output) => return Err(output),
-                }
-            }
+            let drained = drain(items, &mut sink, &mut progress).await;
+            settle(drained, name, &progress, &mut failures, &mut incomplete)?;
         }
         progress.end();
     }
@@ -187,22 +219,67 @@ pub async fn export(fhir: &FhirClient, plan: &Plan, dir: &Path) -> Result<Report
                     sink.put(resource).await?;
                     progress.add(1);
                 }
-                // Dangling references are common in payer data.
-                Some(Err(e)) => fatal_or_note(e, &format!("{ty}/{id}"), &mut failures)?,
+                // Dangling references (404) are common in payer data; a read that failed for a passing reason
+                // leaves the type incomplete.
+                Some(Err(e)) => {
+                    if !is_refusal(&e) && !e.requires_reauthorization() {
+                        incomplete.insert(ty.clone());
+                    }
+                    fatal_or_note(e, &format!("{ty}/{id}"), &mut failures)?;
+                }
                 None => {}
             }
         }
         progress.end();
     }
 
-    let files = sink.commit().await?;
+    let files = sink.commit(incomplete.clone()).await?;
     Ok(Report {
         patient_id,
         files,
         failures,
+        incomplete,
+        tightened: sink.tightened,
         warnings: sink.warnings,
         prior_authorizations: sink.prior_authorizations,
     })
+}
+
+/// Ends one type's step. Losing the authorization ends the export (nothing is committed). A type the payer
+/// refuses outright (a 4xx other than 429 before anything of it arrived: scopes, a 403) is noted and does not
+/// sink the export; any other failure (429/5xx after the retries, a paging loop, a dropped connection, a page
+/// that does not decode, or a refusal part-way) leaves the type incomplete, so its previous file is kept.
+fn settle(
+    drained: Result<(), Failure>,
+    name: &str,
+    progress: &Progress,
+    failures: &mut Vec<String>,
+    incomplete: &mut BTreeSet<String>,
+) -> Result<(), Failure> {
+    let Err(e) = drained else {
+        return Ok(());
+    };
+    let e = match e.downcast::<smart_core::Error>() {
+        Ok(e) => *e,
+        // The writer failed: nothing can be committed.
+        Err(other) => return Err(other),
+    };
+    let refused_outright = is_refusal(&e) && progress.count == 0;
+    if !(e.requires_reauthorization() || refused_outright) {
+        incomplete.insert(name.to_owned());
+    }
+    fatal_or_note(e, name, failures)
+}
+
+/// A 4xx answer other than 429: the payer will not serve this, now or on a retry.
+fn is_refusal(e: &smart_core::Error) -> bool {
+    match e {
+        smart_core::Error::OperationOutcome { status, .. }
+        | smart_core::Error::UnexpectedResponse { status, .. } => {
+            (400..500).contains(status) && *status != 429
+        }
+        _ => false,
+    }
 }
 
 fn fatal_or_note(
@@ -247,8 +324,14 @@ async fn drain(mut items: Items, sink: &mut Sink, progress: &mut Progress) -> Re
 }
 
 enum Msg {
-    Line { file: String, json: String },
-    Commit,
+    Line {
+        file: String,
+        json: String,
+    },
+    /// Rename every complete type into place; drop what was read of these.
+    Commit {
+        incomplete: BTreeSet<String>,
+    },
 }
 
 /// Deduplicates resources, collects their references, and hands lines to the writer thread.
@@ -260,11 +343,13 @@ struct Sink {
     references: BTreeSet<(String, String)>,
     warnings: usize,
     prior_authorizations: usize,
+    /// The folder's previous mode, when it was wider than 0700.
+    tightened: Option<u32>,
 }
 
 impl Sink {
     fn open(dir: &Path, fhir_base: &str) -> io::Result<Self> {
-        fs::create_dir_all(dir)?;
+        let tightened = private_dir(dir)?;
         let (tx, rx) = mpsc::channel(256);
         let dir = dir.to_owned();
         let thread = std::thread::Builder::new()
@@ -278,6 +363,7 @@ impl Sink {
             references: BTreeSet::new(),
             warnings: 0,
             prior_authorizations: 0,
+            tightened,
         })
     }
 
@@ -316,10 +402,13 @@ impl Sink {
         Ok(true)
     }
 
-    /// Renames every `.partial` file into place; returns the line count per type.
-    async fn commit(&mut self) -> Result<BTreeMap<String, usize>, Failure> {
+    /// Renames the `.partial` file of every type not in `incomplete` into place; returns their line counts.
+    async fn commit(
+        &mut self,
+        incomplete: BTreeSet<String>,
+    ) -> Result<BTreeMap<String, usize>, Failure> {
         if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Msg::Commit).await;
+            let _ = tx.send(Msg::Commit { incomplete }).await;
         }
         Ok(self.join().await?)
     }
@@ -382,6 +471,67 @@ fn is_fhir_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
+/// Creates `dir` (and its parents) 0700, or tightens an existing `dir` to 0700; returns the mode it had when
+/// that was wider.
+fn private_dir(dir: &Path) -> io::Result<Option<u32>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(DIR_MODE)
+                .create(dir)?;
+        }
+        let mode = fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode & !DIR_MODE != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))?;
+            return Ok(Some(mode));
+        }
+        Ok(None)
+    }
+    #[cfg(not(unix))]
+    {
+        fs::create_dir_all(dir)?;
+        Ok(None)
+    }
+}
+
+/// Creates `path` for writing, readable by the user only from its first byte. A `.partial` left by a crashed
+/// run is removed first (its mode may be wider).
+fn create_private(path: &Path) -> io::Result<File> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(FILE_MODE);
+    }
+    options.open(path)
+}
+
+/// Narrows a kept file of an earlier export (written before files were 0600) to 0600.
+fn tighten_file(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match fs::metadata(path) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                fs::set_permissions(path, fs::Permissions::from_mode(FILE_MODE))?;
+            }
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// The `.partial` files being written; removed on drop unless renamed into place.
 struct Files {
     dir: PathBuf,
@@ -410,31 +560,35 @@ fn write_files(dir: &Path, mut rx: mpsc::Receiver<Msg>) -> io::Result<BTreeMap<S
         dir: dir.to_owned(),
         open: BTreeMap::new(),
     };
-    let mut committed = false;
+    let mut committed = None;
     while let Some(msg) = rx.blocking_recv() {
         let (file, json) = match msg {
             Msg::Line { file, json } => (file, json),
-            Msg::Commit => {
-                committed = true;
+            Msg::Commit { incomplete } => {
+                committed = Some(incomplete);
                 break;
             }
         };
         let partial = files.partial(&file);
         let (writer, lines) = match files.open.entry(file) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert((BufWriter::new(File::create(partial)?), 0)),
+            Entry::Vacant(e) => e.insert((BufWriter::new(create_private(&partial)?), 0)),
         };
         writer.write_all(json.as_bytes())?;
         writer.write_all(b"\n")?;
         *lines += 1;
     }
-    if !committed {
+    let Some(incomplete) = committed else {
         // The export failed: `files` drops the partial files, the previous export stays.
         return Err(io::Error::other("the export did not complete"));
-    }
+    };
     let mut counts = BTreeMap::new();
     let names: Vec<String> = files.open.keys().cloned().collect();
     for name in names {
+        if incomplete.contains(&name) {
+            // Dropped by `files`: the previous complete file stays as it was.
+            continue;
+        }
         if let Some((writer, lines)) = files.open.get_mut(&name) {
             writer.flush()?;
             writer.get_ref().sync_all()?;
@@ -443,18 +597,26 @@ fn write_files(dir: &Path, mut rx: mpsc::Receiver<Msg>) -> io::Result<BTreeMap<S
         fs::rename(files.partial(&name), files.complete(&name))?;
         files.open.remove(&name);
     }
-    // A type this run read nothing of must not keep last run's file (only names this program writes).
+    // A type this run read nothing of must not keep last run's file (only names this program writes), unless
+    // its read failed part-way: then last run's file is the best copy there is.
     let ours = CORE
         .iter()
         .chain(SEARCHED)
         .chain(REFERENCED)
         .chain(&["OperationOutcome", "_UnrecognizedType"]);
     for name in ours.filter(|n| !counts.contains_key(**n)) {
+        if incomplete.contains(*name) {
+            tighten_file(&files.complete(name))?;
+            continue;
+        }
         match fs::remove_file(files.complete(name)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
     }
+    // The renames are durable once the folder itself is on disk.
+    #[cfg(unix)]
+    File::open(&files.dir)?.sync_all()?;
     Ok(counts)
 }
 

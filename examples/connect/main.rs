@@ -93,7 +93,8 @@ async fn main() -> ExitCode {
         Err(message) => return usage_error(&message),
     };
     match run(&ctx).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Done::Complete) => ExitCode::SUCCESS,
+        Ok(Done::Partial) => ExitCode::from(export::EXIT_PARTIAL),
         Err(e) => {
             report(e.as_ref());
             ExitCode::FAILURE
@@ -347,10 +348,19 @@ fn default_token_file() -> PathBuf {
     config.join("patient-access").join("tokens.json")
 }
 
-async fn run(ctx: &Context) -> Result<(), Failure> {
+/// How a run that did not fail ended.
+enum Done {
+    /// Everything was exported (exit code 0).
+    Complete,
+    /// Some types are incomplete; their previous files were kept (exit code [`export::EXIT_PARTIAL`]).
+    Partial,
+}
+
+async fn run(ctx: &Context) -> Result<Done, Failure> {
     let session = ctx.client.session(ctx.store.clone(), ctx.key.clone());
     if ctx.disconnect {
-        return disconnect(ctx, &session).await;
+        disconnect(ctx, &session).await?;
+        return Ok(Done::Complete);
     }
     let mut authorized_now = false;
     if ctx.reauthorize || session.needs_reauthorization().await? {
@@ -416,10 +426,27 @@ async fn run(ctx: &Context) -> Result<(), Failure> {
             plan.skipped.join(", ")
         );
     }
+    if let Some(mode) = report.tightened {
+        eprintln!(
+            "The export folder {} was readable by others (mode {mode:o}); it is now 0700 (yours only).",
+            ctx.out.display()
+        );
+    }
     for failure in &report.failures {
         eprintln!("could not read {failure}");
     }
-    Ok(())
+    if report.incomplete.is_empty() {
+        return Ok(Done::Complete);
+    }
+    let names: Vec<&str> = report.incomplete.iter().map(String::as_str).collect();
+    eprintln!(
+        "INCOMPLETE: {} could not be read completely; the previous export of {} was kept unchanged. \
+         Run connect again later (exit code {}).",
+        names.join(", "),
+        if names.len() == 1 { "it" } else { "each" },
+        export::EXIT_PARTIAL
+    );
+    Ok(Done::Partial)
 }
 
 fn needs_member(e: &(dyn StdError + Send + Sync + 'static)) -> bool {
@@ -480,7 +507,10 @@ async fn authorize(ctx: &Context, session: &Session) -> Result<(), Failure> {
         redact(ctx.client.redirect_uri())
     );
 
-    let callback = receiver.wait(ctx.login_timeout).await?;
+    // Only this sign-in's callback is taken: a stale tab's or a forged one (no or another state, `error=`
+    // included) is answered with a 400 page, and connect keeps waiting for the payer's redirect.
+    let belongs = |url: &str| request.pending.check_state(url).map_err(|e| e.to_string());
+    let callback = receiver.wait(ctx.login_timeout, &belongs).await?;
     let exchanged = ctx
         .client
         .exchange_code(&request.pending, &callback.url)

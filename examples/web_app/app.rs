@@ -11,7 +11,10 @@
 //! | `POST /disconnect/{payer}` | revokes at the payer where it can, deletes the tokens |
 //!
 //! A browser is known by a random 256-bit cookie (`HttpOnly`, `SameSite=Lax`, `Secure` and `__Host-` on HTTPS)
-//! that names a row in SQLite; nothing the app relies on is kept in the browser. Each new browser is a new app
+//! that names a row in SQLite; nothing the app relies on is kept in the browser. SameSite alone does not stop
+//! another site from making the browser send a state-changing POST (a sibling subdomain is "same site", and
+//! older browsers ignore the attribute), so every POST must also come from the app's own pages: its `Origin`
+//! must be the app's origin and its `Sec-Fetch-Site`, when sent, `same-origin` (see [`same_origin_post`]). Each new browser is a new app
 //! user here, to keep the example self-contained: a real app takes the user id from its own sign-in, and
 //! starts a new session id at that sign-in.
 
@@ -260,6 +263,7 @@ pub async fn serve(listener: TcpListener, config: Config) -> Result<RunningApp, 
         store: store.clone(),
         payers,
         secure_cookies: url.scheme() == "https",
+        origin: url.origin(),
     }));
     let router = router(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
@@ -301,6 +305,8 @@ struct Inner {
     store: Arc<SqliteTokenStore>,
     payers: Vec<Payer>,
     secure_cookies: bool,
+    /// The app's public origin: the only one a POST may come from.
+    origin: url::Origin,
 }
 
 struct Payer {
@@ -704,11 +710,34 @@ async fn provider_names(
         .collect()
 }
 
+/// True when a state-changing request comes from the app's own pages. `Sec-Fetch-Site` (set by the browser, never
+/// by a page), when sent, must be `same-origin`; `Origin` must be the app's origin, except that it may be `null`
+/// next to `Sec-Fetch-Site: same-origin` (a page served with `Referrer-Policy: no-referrer`, as this app's are,
+/// posts `Origin: null` by the Fetch standard). A request with neither header is refused. A cross-site form,
+/// `fetch` or a sibling subdomain fails this even where `SameSite=Lax` would have let the cookie through.
+pub fn same_origin_post(headers: &HeaderMap, origin: &url::Origin) -> bool {
+    let same_origin_fetch = match headers.get("sec-fetch-site") {
+        Some(site) if site.as_bytes() == b"same-origin" => true,
+        Some(_) => return false,
+        None => false,
+    };
+    match headers.get(header::ORIGIN).map(HeaderValue::as_bytes) {
+        None | Some(b"null") => same_origin_fetch,
+        Some(from) => std::str::from_utf8(from)
+            .ok()
+            .and_then(|o| Url::parse(o).ok())
+            .is_some_and(|u| u.origin() == *origin),
+    }
+}
+
 async fn disconnect(
     State(app): State<AppState>,
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
+    if !same_origin_post(&headers, &app.0.origin) {
+        return Err(PageError::CrossSite);
+    }
     let payer = app.payer(&key)?;
     if let Some(session) = app.session(&headers).await? {
         let outcome = app
@@ -732,6 +761,8 @@ enum PageError {
     /// No pending authorization for this browser and payer: a replayed or stale callback, another browser,
     /// or a forged one.
     NoPending,
+    /// A state-changing request that did not come from the app's own pages (CSRF).
+    CrossSite,
     Sdk {
         payer: String,
         // Boxed: the SDK's error is large, and every handler returns this one by value.
@@ -773,6 +804,12 @@ impl IntoResponse for PageError {
                 "Not found".to_owned(),
                 "There is no such page.".to_owned(),
                 None,
+            ),
+            PageError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "Request refused".to_owned(),
+                "This request did not come from this app's own pages, so nothing was changed.".to_owned(),
+                Some("Use the buttons on the app's pages.".to_owned()),
             ),
             PageError::NoPending => (
                 StatusCode::BAD_REQUEST,
@@ -830,6 +867,47 @@ impl IntoResponse for PageError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_post_from_the_apps_own_origin_passes_the_csrf_check() {
+        let origin = Url::parse("http://127.0.0.1:8080/").unwrap().origin();
+        let with = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_str(v).unwrap());
+            }
+            same_origin_post(&h, &origin)
+        };
+        assert!(with(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("sec-fetch-site", "same-origin")
+        ]));
+        assert!(with(&[("origin", "http://127.0.0.1:8080")]));
+        assert!(with(&[("sec-fetch-site", "same-origin")]));
+        // What Chromium sends from a page served with Referrer-Policy: no-referrer.
+        assert!(with(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ]));
+        for refused in [
+            &[][..],
+            &[("origin", "https://evil.example")],
+            &[("origin", "http://127.0.0.1:8081")],
+            &[("origin", "null")],
+            &[("sec-fetch-site", "cross-site")],
+            &[("sec-fetch-site", "same-site")],
+            &[
+                ("origin", "http://127.0.0.1:8080"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            &[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        ] {
+            assert!(!with(refused), "{refused:?}");
+        }
+    }
 
     fn headers(cookies: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -56,15 +56,17 @@ CREATE TABLE IF NOT EXISTS pending_authorizations (
 );
 ";
 
-/// What went wrong in the database layer.
+/// What went wrong in the database layer. Never a stored value: serde's messages quote the value they could
+/// not read (`invalid type: string "<the refresh token>"`) and SQLite's conversion errors can carry it, so both
+/// are reduced to where and what kind on the way in (and these messages reach logs and the SDK's errors).
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// SQLite refused or failed.
+    /// SQLite refused or failed: its result code, or the kind of failure.
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A stored JSON document did not parse (or a value did not serialize).
+    Sqlite(String),
+    /// A stored JSON document did not parse (or a value did not serialize): the kind and the position only.
     #[error("stored data: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(String),
     /// The blocking task panicked or was cancelled.
     #[error("database task: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -74,6 +76,44 @@ pub enum DbError {
     /// The database file could not be created.
     #[error("database file: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::Error as E;
+        DbError::Sqlite(match &e {
+            E::SqliteFailure(code, _) => {
+                format!("{:?} (SQLite code {})", code.code, code.extended_code)
+            }
+            E::QueryReturnedNoRows => "no row".to_owned(),
+            E::InvalidColumnType(index, _, ty) => {
+                format!("column {index} holds {ty}, not the type read")
+            }
+            E::FromSqlConversionFailure(index, ty, _) => {
+                format!("column {index} ({ty}) could not be converted")
+            }
+            E::IntegralValueOutOfRange(index, _) => format!("column {index} is out of range"),
+            E::ToSqlConversionFailure(_) => "a value could not be stored".to_owned(),
+            _ => "SQLite failed".to_owned(),
+        })
+    }
+}
+
+impl From<serde_json::Error> for DbError {
+    fn from(e: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let kind = match e.classify() {
+            Category::Io => "could not be read",
+            Category::Syntax => "is not valid JSON",
+            Category::Data => "does not have the expected shape",
+            Category::Eof => "is truncated",
+        };
+        DbError::Json(format!(
+            "the stored document {kind} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    }
 }
 
 impl From<DbError> for Error {
@@ -469,6 +509,55 @@ mod tests {
         )
         .with_refresh_token(SecretString::from(format!("rt-{access}")))
         .with_patient("p-1")
+    }
+
+    #[tokio::test]
+    async fn store_errors_never_quote_a_stored_value() {
+        let db = Db::open(temp_db_path("quote")).await.unwrap();
+        let store = SqliteTokenStore::new(db.clone());
+        // Stored rows that do not read back: a secret where a number belongs (serde quotes it), a secret that
+        // is not JSON at all, a camelCase document, and a secret in a column of the wrong type.
+        let rows: [(&str, rusqlite::types::Value); 4] = [
+            (
+                "a",
+                r#"{"access_token":"AT-SECRET-1","token_type":"Bearer","expires_at":"RT-SECRET-1"}"#
+                    .to_owned()
+                    .into(),
+            ),
+            ("b", "refresh_token=RT-SECRET-2&x".to_owned().into()),
+            (
+                "c",
+                r#"{"accessToken":"AT-SECRET-3","refresh_token":{"v":"RT-SECRET-3"}}"#
+                    .to_owned()
+                    .into(),
+            ),
+            ("d", b"AT-SECRET-4".to_vec().into()),
+        ];
+        for (key, value) in rows {
+            let key = key.to_owned();
+            db.call(move |c| {
+                c.execute(
+                    "INSERT INTO tokens (key, tokens, version, updated_at) VALUES (?1, ?2, 1, 0)",
+                    params![key, value],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        }
+        for key in ["a", "b", "c", "d"] {
+            let err = store.load(key).await.unwrap_err();
+            assert!(matches!(err, Error::Store(_)), "{key}: {err:?}");
+            for shown in [err.to_string(), format!("{err:?}")] {
+                assert!(!shown.contains("SECRET"), "{key}: {shown}");
+            }
+        }
+        // The error still says where: the kind and the position.
+        let err = store.load("a").await.unwrap_err().to_string();
+        assert!(
+            err.contains("expected shape") && err.contains("line 1"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

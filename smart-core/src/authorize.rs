@@ -60,6 +60,24 @@ impl PendingAuthorization {
         self.created_at
     }
 
+    /// Checks only the `state` of a callback (the full redirect URL, or its query with or without `?`) against
+    /// this authorization, exactly as [`SmartClient::exchange_code`](crate::SmartClient::exchange_code) does
+    /// first, for code and `error=` callbacks alike: [`Error::StateMismatch`] when it differs,
+    /// [`Error::InvalidCallback`] when it is missing or repeated or `callback` is not a callback at all.
+    ///
+    /// A loopback listener uses it to tell the payer's redirect from a stale tab's or a forged request, refuse
+    /// those, and keep waiting. Nothing is sent anywhere.
+    ///
+    /// ```
+    /// # fn demo(pending: &smart_core::PendingAuthorization) {
+    /// let forged = "http://127.0.0.1:8080/callback?error=access_denied";
+    /// assert!(pending.check_state(forged).is_err()); // no state: not an answer to this authorization
+    /// # }
+    /// ```
+    pub fn check_state(&self, callback: &str) -> Result<()> {
+        crate::callback::check_callback_state(self, callback)
+    }
+
     /// True when this pending authorization is older than `max_age` (apps usually give up after 10–30 minutes;
     /// payers expire their login pages and codes sooner).
     pub fn is_older_than(&self, max_age: Duration) -> bool {

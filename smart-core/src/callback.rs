@@ -24,12 +24,59 @@ const KNOWN: &[&str] = &[
     "error_uri",
 ];
 
+/// The known parameters of a callback, each at most once.
+type Params = [Option<String>; 6];
+
+/// Parses a callback (a full URL, or its query with or without `?`) into its known parameters.
+fn callback_params(callback: &str) -> Result<Params> {
+    let query = callback_query(callback)?;
+    let mut found: Params = Default::default();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if let Some(i) = KNOWN.iter().position(|n| *n == k) {
+            if found[i].is_some() {
+                return Err(Error::InvalidCallback(format!(
+                    "the `{}` parameter appears more than once",
+                    KNOWN[i]
+                )));
+            }
+            found[i] = Some(v.into_owned());
+        }
+    }
+    Ok(found)
+}
+
+/// The state check, for a code callback and an `error=` callback alike (RFC 6749 §4.1.2.1: the error response
+/// carries the `state` too): a missing `state` is [`Error::InvalidCallback`], a different one
+/// [`Error::StateMismatch`], compared in constant time.
+fn check_state(pending: &PendingAuthorization, state: Option<&str>) -> Result<()> {
+    let Some(state) = state else {
+        return Err(Error::InvalidCallback(
+            "no `state` parameter; the callback cannot be matched to this authorization".into(),
+        ));
+    };
+    let same: bool = state
+        .as_bytes()
+        .ct_eq(pending.state.expose_secret().as_bytes())
+        .into();
+    if same {
+        Ok(())
+    } else {
+        Err(Error::StateMismatch)
+    }
+}
+
+/// Parses `callback` and checks only its `state` against `pending` (see [`PendingAuthorization::check_state`]).
+pub(crate) fn check_callback_state(pending: &PendingAuthorization, callback: &str) -> Result<()> {
+    let [_, state, ..] = callback_params(callback)?;
+    check_state(pending, state.as_deref())
+}
+
 /// Parses and checks a callback (a full URL, or its query with or without `?`) against `pending`.
 ///
-/// Order: the pending authorization must belong to this adapter; a repeated parameter is refused; a present
-/// `state` must match (so a forged error cannot pass as the payer's); an `error` becomes
-/// [`Error::AuthorizationDenied`]; then `state` is required, `iss` is checked against `expected_issuer`
-/// when both are known, and `code` is required.
+/// Order: the pending authorization must belong to this adapter; a repeated parameter is refused; `state` must
+/// be present and match, for an error callback as for a code callback (so a forged or stale error cannot pass
+/// as the payer's answer to this authorization); an `error` becomes [`Error::AuthorizationDenied`]; then
+/// `iss` is checked against `expected_issuer` when both are known, and `code` is required.
 pub(crate) fn check_callback(
     adapter: &dyn PayerAdapter,
     pending: &PendingAuthorization,
@@ -42,46 +89,20 @@ pub(crate) fn check_callback(
             found: pending.adapter_id.clone(),
         });
     }
-    let query = callback_query(callback)?;
-    let mut found: [Option<String>; 6] = Default::default();
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        if let Some(i) = KNOWN.iter().position(|n| *n == k) {
-            if found[i].is_some() {
-                return Err(Error::InvalidCallback(format!(
-                    "the `{}` parameter appears more than once",
-                    KNOWN[i]
-                )));
-            }
-            found[i] = Some(v.into_owned());
-        }
-    }
-    let [code, state, iss, error, error_description, error_uri] = found;
-
-    let state_ok = |s: &str| -> bool {
-        s.as_bytes()
-            .ct_eq(pending.state.expose_secret().as_bytes())
-            .into()
-    };
-    if let Some(s) = &state
-        && !state_ok(s)
-    {
-        return Err(Error::StateMismatch);
-    }
+    let [code, state, iss, error, error_description, error_uri] = callback_params(callback)?;
+    check_state(pending, state.as_deref())?;
     if let Some(error) = error {
-        let error = truncate(&error, 100);
-        let description = error_description.map(|d| truncate(&d, 500));
+        // Redacted like every other text that ends up in an error: a payer may echo the request in it.
+        let error = truncate(&crate::http::redact_secrets(&error), 100);
+        let description =
+            error_description.map(|d| truncate(&crate::http::redact_secrets(&d), 500));
         let payer_hint = adapter.explain_oauth_error(&error, description.as_deref());
         return Err(Error::AuthorizationDenied {
             error,
             description,
-            uri: error_uri.map(|u| truncate(&u, 500)),
+            uri: error_uri.map(|u| truncate(&crate::http::redact_secrets(&u), 500)),
             payer_hint,
         });
-    }
-    if state.is_none() {
-        return Err(Error::InvalidCallback(
-            "no `state` parameter; the callback cannot be matched to this authorization".into(),
-        ));
     }
     if let (Some(iss), Some(expected)) = (iss.as_deref(), expected_issuer)
         && !same_issuer(iss, expected)
@@ -200,6 +221,31 @@ mod tests {
             check("error=access_denied&state=nope"),
             Error::StateMismatch
         ));
+    }
+
+    #[test]
+    fn an_error_callback_without_state_is_refused_like_a_code_callback_without_it() {
+        let p = pending("abc");
+        let a = adapter();
+        let check = |cb: &str| check_callback(&a, &p, cb, None).err().unwrap();
+        let missing =
+            |e: &Error| matches!(e, Error::InvalidCallback(m) if m.contains("no `state`"));
+        // RFC 6749 §4.1.2.1: the error response carries the request's state; without it, it is anyone's.
+        let code = check("code=C");
+        let error = check("error=access_denied&error_description=forged");
+        assert!(missing(&code), "{code:?}");
+        assert!(missing(&error), "{error:?}");
+        assert_eq!(code.to_string(), error.to_string());
+        // The state-only check says the same.
+        for cb in ["code=C", "error=access_denied"] {
+            assert!(missing(&check_callback_state(&p, cb).unwrap_err()), "{cb}");
+        }
+        assert!(matches!(
+            check_callback_state(&p, "error=access_denied&state=nope"),
+            Err(Error::StateMismatch)
+        ));
+        assert!(check_callback_state(&p, "error=access_denied&state=abc").is_ok());
+        assert!(check_callback_state(&p, "/cb?code=C&state=abc").is_ok());
     }
 
     #[test]

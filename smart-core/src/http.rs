@@ -324,18 +324,29 @@ fn transport_kind(err: &reqwest::Error) -> TransportKind {
 
 /// Words after which a value is a secret, in JSON (`"access_token": "..."`), forms and queries
 /// (`code=...`), or prose (`client_secret: ...`).
+/// Compared in lower case, so `accessToken` is caught by `accesstoken`.
 const SECRET_KEYS: &[&str] = &[
     "access_token",
     "refresh_token",
     "id_token",
     "client_secret",
     "code_verifier",
+    "client_assertion",
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "clientsecret",
+    "codeverifier",
+    "clientassertion",
     "assertion",
     "password",
     "code",
     "token",
     "state",
 ];
+
+/// HTTP authorization schemes whose credential follows after a space (`Authorization: Bearer x`).
+const AUTH_SCHEMES: &[&str] = &["bearer", "basic"];
 
 /// A short, whitespace-collapsed, secret-free excerpt of a body for error messages.
 ///
@@ -352,7 +363,47 @@ pub(crate) fn excerpt(body: &[u8]) -> BodyExcerpt {
     BodyExcerpt(out)
 }
 
-/// Replaces secret values in `text` (see [`excerpt`]).
+/// A URL (or something meant to be one, which may not parse) as `scheme://host:port/path` for an error
+/// message: no userinfo, query or fragment, and at most [`EXCERPT_CHARS`] characters. A URL that cannot be a
+/// base (`mailto:...`) keeps only its scheme.
+pub(crate) fn redact_unparsed_url(s: &str) -> String {
+    let s = s.trim();
+    if let Ok(url) = Url::parse(s)
+        && !url.cannot_be_a_base()
+    {
+        return crate::url_policy::redact_url(&url);
+    }
+    let cut = s.find(['?', '#']).map_or(s, |i| &s[..i]);
+    let shown = match cut.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find(['/', '\\']).unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => match cut.split_once(':') {
+            Some((scheme, _))
+                if !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                format!("{scheme}:[redacted]")
+            }
+            _ => "[redacted]".to_owned(),
+        },
+    };
+    let redacted = redact_secrets(&shown);
+    let mut out: String = redacted.chars().take(EXCERPT_CHARS).collect();
+    if redacted.chars().count() > EXCERPT_CHARS {
+        out.push('…');
+    }
+    format!("{out:?}")
+}
+
+/// Replaces secret values in `text` (see [`excerpt`]): values after secret keys in snake or camel case, in
+/// JSON (also escaped, `{\"refresh_token\":\"…\"}`), forms, queries and prose; the credential after
+/// `Bearer`/`Basic`; the userinfo of URLs; and anything shaped like a JWT.
+///
+/// This is the one redactor for every error that can carry a body excerpt or a URL.
 pub(crate) fn redact_secrets(text: &str) -> String {
     let bytes = text.as_bytes();
     let lower = text.to_ascii_lowercase();
@@ -369,16 +420,56 @@ pub(crate) fn redact_secrets(text: &str) -> String {
                 continue;
             }
         }
+        // `scheme://user:password@host`: the userinfo goes.
+        if bytes[i..].starts_with(b"://") {
+            let authority_end = bytes[i + 3..]
+                .iter()
+                .position(|&b| {
+                    b.is_ascii_whitespace()
+                        || matches!(b, b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\')
+                })
+                .map_or(bytes.len(), |p| i + 3 + p);
+            if let Some(at) = bytes[i + 3..authority_end].iter().rposition(|&b| b == b'@') {
+                out.push_str("://[redacted]@");
+                i = i + 3 + at + 1;
+                continue;
+            }
+        }
+        let boundary_before = i == 0 || !(lower[i - 1].is_ascii_alphanumeric());
+        // `Bearer <token>`, `Basic <credentials>`, as in an echoed Authorization header.
+        if boundary_before {
+            for scheme in AUTH_SCHEMES {
+                let mut j = i + scheme.len();
+                if !lower[i..].starts_with(scheme.as_bytes())
+                    || j >= bytes.len()
+                    || bytes[j] != b' '
+                {
+                    continue;
+                }
+                while j < bytes.len() && bytes[j] == b' ' {
+                    j += 1;
+                }
+                let end = scan_token(bytes, j);
+                if end > j {
+                    out.push_str(&text[i..j]);
+                    out.push_str("[redacted]");
+                    i = end;
+                    continue 'outer;
+                }
+            }
+        }
         for key in SECRET_KEYS {
             let k = key.as_bytes();
-            let boundary_before = i == 0 || !(lower[i - 1].is_ascii_alphanumeric());
             if boundary_before && lower[i..].starts_with(k) {
                 let mut j = i + k.len();
                 // The key must end here (so `codec` or `tokenizer` are left alone).
                 if j < bytes.len() && (lower[j].is_ascii_alphanumeric() || lower[j] == b'_') {
                     continue;
                 }
-                // Optional closing quote, separator, optional opening quote.
+                // Optional closing quote (escaped too, `\"`), separator, optional opening quote.
+                while j < bytes.len() && bytes[j] == b'\\' {
+                    j += 1;
+                }
                 if j < bytes.len() && (bytes[j] == b'"' || bytes[j] == b'\'') {
                     j += 1;
                 }
@@ -393,15 +484,21 @@ pub(crate) fn redact_secrets(text: &str) -> String {
                 while j < bytes.len() && bytes[j] == b' ' {
                     j += 1;
                 }
+                let mut escaped = false;
+                while j < bytes.len() && bytes[j] == b'\\' {
+                    escaped = true;
+                    j += 1;
+                }
                 let quoted = j < bytes.len() && (bytes[j] == b'"' || bytes[j] == b'\'');
                 if quoted {
                     j += 1;
                 }
                 let value_end = if quoted {
                     let q = bytes[j - 1];
+                    // In escaped JSON the value ends at the backslash of its closing `\"`.
                     bytes[j..]
                         .iter()
-                        .position(|&b| b == q)
+                        .position(|&b| b == q || (escaped && b == b'\\'))
                         .map_or(bytes.len(), |p| j + p)
                 } else {
                     scan_value(bytes, j)
@@ -434,13 +531,16 @@ fn scan_token(bytes: &[u8], from: usize) -> usize {
         .map_or(bytes.len(), |p| from + p)
 }
 
-/// The end of an unquoted value: up to `&`, whitespace, a quote, `<`, `,`, `;` or a closing bracket.
+/// The end of an unquoted value: up to `&`, whitespace, a quote, a backslash, `<`, `,`, `;` or a closing bracket.
 fn scan_value(bytes: &[u8], from: usize) -> usize {
     bytes[from..]
         .iter()
         .position(|&b| {
             b.is_ascii_whitespace()
-                || matches!(b, b'&' | b'"' | b'\'' | b'<' | b',' | b';' | b'}' | b')')
+                || matches!(
+                    b,
+                    b'&' | b'"' | b'\'' | b'\\' | b'<' | b',' | b';' | b'}' | b')'
+                )
         })
         .map_or(bytes.len(), |p| from + p)
 }
@@ -502,6 +602,14 @@ mod tests {
             "client_secret: CS-SECRET-1 was rejected",
             "token=TOK-SECRET-1",
             "bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl in header",
+            r#"{"accessToken":"AT-SECRET-2","refreshToken":"RT-SECRET-2"}"#,
+            r#"{"idToken": "IT-SECRET-2", "clientSecret": "CS-SECRET-2"}"#,
+            r#"{"error":"x","detail":"{\"refresh_token\":\"RT-SECRET-3\"}"}"#,
+            r#"{\"accessToken\": \"AT-SECRET-3\"}"#,
+            "Authorization: Bearer opaque-SECRET-4 was rejected",
+            "authorization: Basic SECRET-5base64==",
+            "see https://app:SECRET-6@payer.example/fhir",
+            "client_assertion=CA-SECRET-7&code_verifier=CV-SECRET-7",
         ];
         for case in cases {
             let e = excerpt(case.as_bytes());

@@ -193,6 +193,10 @@ pub mod token_source;
 pub mod tokens;
 pub mod url_policy;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use adapter::{
     AudPolicy, ClientAuth, CoverageSearch, EndpointOverrides, PatientIdSource, PayerAdapter,
     PriorAuthSearch, RatePolicy, Standard, TokenRequestFormat,

@@ -134,11 +134,21 @@ impl TokenCall<'_> {
         let received = self
             .post(params, self.adapter.token_request_format())
             .await?;
-        let doc = self.json_object(&received)?;
+        self.answer(&received, requested_scopes)
+    }
+
+    /// What a token endpoint's answer (any status) becomes: the tokens, an OAuth error, or an unexpected
+    /// response. The fuzz target `token_response` drives this (see `crate::__fuzz`).
+    pub(crate) fn answer(
+        &self,
+        received: &Received,
+        requested_scopes: &[String],
+    ) -> Result<TokenSet> {
+        let doc = self.json_object(received)?;
         if !received.status.is_success()
             || (doc.get("error").is_some() && doc.get("access_token").is_none())
         {
-            return Err(self.oauth_error(&received, &doc));
+            return Err(self.oauth_error(received, &doc));
         }
         parse_token_response(doc, requested_scopes)
     }
@@ -219,8 +229,9 @@ impl TokenCall<'_> {
         let description = doc
             .get("error_description")
             .and_then(Value::as_str)
-            .map(|d| http::redact_secrets(&truncate(d, 300)));
-        let error = truncate(error, 100);
+            .map(|d| truncate(&http::redact_secrets(d), 300));
+        // The code is the server's text too: some echo the request in it.
+        let error = truncate(&http::redact_secrets(error), 100);
         let payer_hint = self
             .adapter
             .explain_oauth_error(&error, description.as_deref());

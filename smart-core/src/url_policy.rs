@@ -33,10 +33,20 @@ pub fn require_secure(url: &Url) -> Result<()> {
 
 /// Parses `s` and checks it with [`require_secure`]. A trailing slash on the path is removed, so
 /// `https://x/fhir/` and `https://x/fhir` name the same base.
+///
+/// Its errors name the URL as `scheme://host:port/path` only: a query, fragment or userinfo may hold a secret.
 pub fn parse_secure_url(s: &str) -> Result<Url> {
-    let mut url = Url::parse(s).map_err(|e| Error::Config(format!("invalid URL {s:?}: {e}")))?;
+    let mut url = Url::parse(s).map_err(|e| {
+        Error::Config(format!(
+            "invalid URL {}: {e}",
+            crate::http::redact_unparsed_url(s)
+        ))
+    })?;
     if url.cannot_be_a_base() {
-        return Err(Error::Config(format!("{s:?} cannot be a base URL")));
+        return Err(Error::Config(format!(
+            "{} cannot be a base URL",
+            crate::http::redact_unparsed_url(s)
+        )));
     }
     require_secure(&url)?;
     let trimmed = url.path().trim_end_matches('/').to_owned();
@@ -44,12 +54,14 @@ pub fn parse_secure_url(s: &str) -> Result<Url> {
     Ok(url)
 }
 
-/// `url` without its query string and fragment (which may carry codes or tokens), for errors and logs.
+/// `url` as `scheme://host:port/path`, without its userinfo, query string and fragment (which may carry codes,
+/// tokens or passwords), for errors and logs.
 pub fn redact_url(url: &Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
     u.set_fragment(None);
     let _ = u.set_password(None);
+    let _ = u.set_username("");
     u.to_string()
 }
 
@@ -99,6 +111,33 @@ mod tests {
         assert!(
             !r.contains("SECRET") && !r.contains("pw") && !r.contains("frag"),
             "{r}"
+        );
+        assert_eq!(r, "https://h.example/cb");
+    }
+
+    #[test]
+    fn config_errors_from_parse_secure_url_keep_scheme_host_port_and_path_only() {
+        for bad in [
+            // Not a URL at all (a bad port), with a secret in the userinfo, the query and the fragment.
+            "https://user:PASSWORD1@payer.example:99999/fhir?access_token=SECRET1#frag-SECRET2",
+            // Cannot be a base.
+            "mailto:PASSWORD1@x?subject=SECRET1#SECRET2",
+            // A space in the host.
+            "https://user:PASSWORD1@pay er.example/fhir?code=SECRET1",
+        ] {
+            let err = parse_secure_url(bad).unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{err:?}");
+            for shown in [err.to_string(), format!("{err:?}")] {
+                for secret in ["PASSWORD1", "SECRET1", "SECRET2", "user"] {
+                    assert!(!shown.contains(secret), "{secret} in {shown}");
+                }
+            }
+        }
+        let err =
+            parse_secure_url("https://u:PASSWORD1@payer.example:99999/fhir?x=SECRET1").unwrap_err();
+        assert!(
+            err.to_string().contains("https://payer.example:99999/fhir"),
+            "{err}"
         );
     }
 }

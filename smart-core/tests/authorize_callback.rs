@@ -186,6 +186,43 @@ async fn bad_callbacks_are_typed_errors_and_send_nothing() {
     let err = c.exchange_code(&req.pending, "code=a").await.unwrap_err();
     assert!(matches!(&err, Error::InvalidCallback(_)), "{err:?}");
 
+    // An error callback is refused like a code callback when its state is missing or wrong (RFC 6749
+    // §4.1.2.1): it is not the payer's answer to this authorization.
+    let no_state = c
+        .exchange_code(
+            &req.pending,
+            &format!("{REDIRECT}?error=access_denied&error_description=forged"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&no_state, Error::InvalidCallback(m) if m.contains("no `state`")),
+        "{no_state:?}"
+    );
+    assert_eq!(
+        no_state.to_string(),
+        err.to_string(),
+        "the same state error"
+    );
+    let wrong_state = c
+        .exchange_code(&req.pending, "error=access_denied&state=wrong")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(wrong_state, Error::StateMismatch),
+        "{wrong_state:?}"
+    );
+    assert!(
+        req.pending
+            .check_state(&format!("{REDIRECT}?error=x"))
+            .is_err()
+    );
+    assert!(
+        req.pending
+            .check_state(&format!("{REDIRECT}?error=x&state={}", enc(&state)))
+            .is_ok()
+    );
+
     let err = c
         .exchange_code(
             &req.pending,

@@ -205,6 +205,31 @@ async fn the_request_budget_is_not_spent_waiting_for_a_retry_that_cannot_fit() {
 }
 
 #[tokio::test]
+async fn a_retry_after_of_u64_max_with_an_unbounded_max_backoff_ends_in_rate_limited_not_a_panic() {
+    // `elapsed + wait` used to overflow (and panic) here: the server's wait, held to a `max_backoff` that does
+    // not bound it, added to the time already spent (over a second, so that the seconds carry).
+    let server = MockServer::start().await;
+    Mock::given(path("/fhir/Patient/pat-1"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "18446744073709551615")
+                .set_delay(Duration::from_millis(1100)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut adapter = TestAdapter::new(&format!("{}/fhir", server.uri()));
+    adapter.policy.max_backoff = Duration::MAX;
+    let started = Instant::now();
+    let err = client(adapter).patient().await.unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { attempts: 1, .. }),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(6));
+}
+
+#[tokio::test]
 async fn a_503_then_success_is_retried() {
     let server = throttled_once(ResponseTemplate::new(503)).await;
     timed_patient(&server, TestAdapter::new(&format!("{}/fhir", server.uri()))).await;

@@ -97,6 +97,60 @@ async fn pages_are_followed_through_relative_and_absolute_next_links() {
 }
 
 #[tokio::test]
+async fn with_read_ahead_an_escaped_or_repeated_link_member_still_leads_to_every_page() {
+    // Shapes the early link scan used to read as "no next link", ending the stream after page 1 or 2 without an
+    // error: an escaped member name (`li\u006ek` is `link` to the JSON decoder), and an empty first `link`
+    // followed by the one the typed decode keeps.
+    let server = MockServer::start().await;
+    let base = format!("{}/fhir", server.uri());
+    let entries = |from, to| entry_texts(from, to).join(",");
+    let page_1 = format!(
+        r#"{{"resourceType":"Bundle","type":"searchset","li\u006ek":[{{"relation":"next","url":"ExplanationOfBenefit?page=2"}}],"entry":[{}]}}"#,
+        entries(0, 2)
+    );
+    let page_2 = format!(
+        r#"{{"resourceType":"Bundle","type":"searchset","link":[],"entry":[{}],"link":[{{"relation":"next","url":"ExplanationOfBenefit?page=3"}}]}}"#,
+        entries(2, 4)
+    );
+    let page_3 = format!(
+        r#"{{"resourceType":"Bundle","type":"searchset","link":null,"entry":[{}]}}"#,
+        entries(4, 5)
+    );
+    Mock::given(path("/fhir/ExplanationOfBenefit"))
+        .and(query_param("patient", "pat-1"))
+        .respond_with(fhir_json(page_1))
+        .expect(2)
+        .mount(&server)
+        .await;
+    for (page, body) in [("2", page_2), ("3", page_3)] {
+        Mock::given(path("/fhir/ExplanationOfBenefit"))
+            .and(query_param("page", page))
+            .respond_with(fhir_json(body))
+            .expect(2)
+            .mount(&server)
+            .await;
+    }
+    for read_ahead in [true, false] {
+        let client = FhirClient::builder(TestAdapter::new(&base).arc())
+            .token_source(static_tokens())
+            .read_ahead(read_ahead)
+            .build()
+            .unwrap();
+        let got: Vec<_> = client
+            .explanation_of_benefits(EobQuery::new())
+            .matches()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(
+            eob_ids(&got),
+            ["e0", "e1", "e2", "e3", "e4"],
+            "read_ahead {read_ahead}: every page"
+        );
+    }
+}
+
+#[tokio::test]
 async fn without_read_ahead_the_next_page_is_fetched_only_once_the_current_one_is_drained() {
     let server = MockServer::start().await;
     let base = format!("{}/fhir", server.uri());

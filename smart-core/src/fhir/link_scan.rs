@@ -8,6 +8,13 @@
 //! send `link` before `entry`, so the link is known from the first chunk. Whatever it finds, the full decode of
 //! the page still runs and still reports what is wrong with a bad page; on anything it does not understand the
 //! scanner gives up, and the links are then read from the decoded page.
+//!
+//! Links read early are trusted (the decoded page's are not read again), so the scan must never report less than
+//! the full decode would see. Two shapes need care. A member name with an escape (`"li\u006ek"`) is `link` to
+//! `serde_json`: the scan decodes an escaped top-level name with `serde_json` itself. And a Bundle may
+//! repeat `link`: the typed decode keeps the first non-empty one (a later one goes to `extra`), so a first
+//! `link` that is `null` or `[]` says nothing about the links; the scan gives up on it rather than end the
+//! stream early.
 
 /// The links of a search page: `next` and `self`, as written (not yet resolved against the page URL).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -96,7 +103,20 @@ impl LinkScanner {
                         } else {
                             self.in_string = false;
                             if let At::InKey(start) = self.at {
-                                self.at = At::Colon(&body[start..self.pos] == b"link");
+                                let key = &body[start..self.pos];
+                                let is_link = if key.contains(&b'\\') {
+                                    // `"li\u006ek"` is `link` once decoded: decode it as serde_json does
+                                    // (with the quotes around it).
+                                    match serde_json::from_slice::<String>(
+                                        &body[start - 1..=self.pos],
+                                    ) {
+                                        Ok(name) => name == "link",
+                                        Err(_) => return Scan::GaveUp,
+                                    }
+                                } else {
+                                    key == b"link"
+                                };
+                                self.at = At::Colon(is_link);
                             }
                         }
                         self.pos += 1;
@@ -168,10 +188,13 @@ fn read_links(value: &[u8]) -> Scan {
         relation: Option<String>,
         url: Option<String>,
     }
-    let Ok(links) = serde_json::from_slice::<Option<Vec<Link>>>(value) else {
+    let Ok(Some(links)) = serde_json::from_slice::<Option<Vec<Link>>>(value) else {
         return Scan::GaveUp;
     };
-    let links = links.unwrap_or_default();
+    // `null` or `[]` here may be followed by a second `link` member, which the typed decode would take.
+    if links.is_empty() {
+        return Scan::GaveUp;
+    }
     let find = |rel: &str| {
         links
             .iter()
@@ -253,7 +276,70 @@ mod tests {
             scan(r#"{"link":[{"relation":"self","url":"EOB"}]}"#),
             links(None, Some("EOB"))
         );
-        assert_eq!(scan(r#"{"link":null}"#), links(None, None));
+    }
+
+    #[test]
+    fn escaped_names_are_decoded_and_an_empty_first_link_gives_up() {
+        // An escaped member name is `link` to serde_json, and to the scan.
+        assert_eq!(
+            scan(r#"{"li\u006ek":[{"relation":"next","url":"EOB?p=2"}],"entry":[]}"#),
+            links(Some("EOB?p=2"), None)
+        );
+        assert_eq!(
+            scan(r#"{"\u006cink":[{"relation":"next","url":"EOB?p=2"}]}"#),
+            links(Some("EOB?p=2"), None)
+        );
+        // An escape serde_json refuses (a lone surrogate) ends the early scan, not the page.
+        assert_eq!(scan(r#"{"li\ud800nk":[]}"#), Scan::GaveUp);
+        // An empty or null first `link`, then the one the typed decode keeps.
+        for body in [
+            r#"{"link":[],"entry":[],"link":[{"relation":"next","url":"EOB?p=2"}]}"#,
+            r#"{"link":null,"entry":[],"link":[{"relation":"next","url":"EOB?p=2"}]}"#,
+            r#"{"link":null}"#,
+            r#"{"link":[]}"#,
+        ] {
+            assert_eq!(scan(body), Scan::GaveUp, "{body}");
+        }
+        // Escapes inside values and inside nested names stay fine.
+        assert_eq!(
+            scan(
+                r#"{"entry":[{"a\u0062":"\u0041"}],"link":[{"relation":"next","url":"EOB?p=\u0032"}]}"#
+            ),
+            links(Some("EOB?p=2"), None)
+        );
+    }
+
+    /// What the full (typed) decode of a page sees as its links, as the pager would read them from it.
+    fn decoded(body: &str) -> PageLinks {
+        match fhir_c4bb::from_str::<fhir_c4bb::Resource>(body).unwrap() {
+            fhir_c4bb::Resource::Bundle(b) => PageLinks {
+                next: b.link("next").map(str::to_owned),
+                own: b.link("self").map(str::to_owned),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn whatever_it_finds_the_full_decode_finds_too() {
+        let next = r#"[{"relation":"next","url":"EOB?p=2"}]"#;
+        let own = r#"[{"relation":"self","url":"EOB?p=1"}]"#;
+        let bodies = [
+            format!(r#"{{"resourceType":"Bundle","li\u006ek":{next}}}"#),
+            format!(r#"{{"resourceType":"Bundle","link":[],"link":{next}}}"#),
+            format!(r#"{{"resourceType":"Bundle","link":null,"entry":[],"link":{next}}}"#),
+            format!(r#"{{"resourceType":"Bundle","link":{own},"link":{next}}}"#),
+            format!(r#"{{"resourceType":"Bundle","link":{next},"link":{own}}}"#),
+            format!(r#"{{"resourceType":"Bundle","entry":[],"link":{next}}}"#),
+            r#"{"resourceType":"Bundle","entry":[]}"#.to_owned(),
+        ];
+        for body in &bodies {
+            match scan(body) {
+                Scan::Found(found) => assert_eq!(found, decoded(body), "{body}"),
+                Scan::GaveUp => {}
+                Scan::Pending => panic!("pending on a whole page: {body}"),
+            }
+        }
     }
 
     #[test]

@@ -205,7 +205,7 @@ impl Transport {
                         ),
                     };
                     let elapsed = started.map_or(Duration::ZERO, |s| s.elapsed());
-                    if elapsed + wait >= policy.request_budget {
+                    if !fits_budget(elapsed, wait, policy.request_budget) {
                         return Err(exhausted());
                     }
                     span.record(
@@ -217,7 +217,7 @@ impl Transport {
                         "retrying after a transient failure"
                     );
                     tokio::time::sleep(wait).await;
-                    waited += wait;
+                    waited = waited.saturating_add(wait);
                     // The wait may have outlived the access token.
                     token = tokens.current().await?;
                 }
@@ -338,6 +338,12 @@ fn http_status(error: &Error) -> Option<u16> {
     }
 }
 
+/// True when waiting `wait` more after `elapsed` still ends inside `budget`. Saturates: a server may ask for
+/// `Retry-After: 18446744073709551615` and an adapter may set `max_backoff` to `Duration::MAX`.
+fn fits_budget(elapsed: Duration, wait: Duration, budget: Duration) -> bool {
+    elapsed.saturating_add(wait) < budget
+}
+
 fn budget_spent(url: &Url, attempts: u32, waited: Duration) -> Error {
     Error::Transport {
         stage: Stage::Fhir,
@@ -349,5 +355,27 @@ fn budget_spent(url: &Url, attempts: u32, waited: Duration) -> Error {
             )
             .into(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_that_would_overflow_does_not_fit_any_budget() {
+        let huge = Duration::from_secs(u64::MAX);
+        assert!(!fits_budget(Duration::from_secs(1), huge, Duration::MAX));
+        assert!(!fits_budget(Duration::MAX, Duration::MAX, Duration::MAX));
+        assert!(fits_budget(
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            Duration::from_secs(3)
+        ));
+        assert!(!fits_budget(
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+            Duration::from_secs(3)
+        ));
     }
 }
