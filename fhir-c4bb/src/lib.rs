@@ -201,6 +201,7 @@
 
 mod budget;
 mod bundle;
+mod capability_statement;
 mod coverage;
 pub mod datatypes;
 mod datetime;
@@ -221,6 +222,10 @@ pub mod validate;
 
 pub use bundle::{
     Bundle, BundleEntry, BundleEntryRequest, BundleEntryResponse, BundleEntrySearch, BundleLink,
+};
+pub use capability_statement::{
+    CapabilityInteraction, CapabilityResource, CapabilityRest, CapabilitySearchParam,
+    CapabilityStatement,
 };
 pub use coverage::{CostException, CostToBeneficiary, CostValue, Coverage, CoverageClass};
 pub use datatypes::{Money, Reference};

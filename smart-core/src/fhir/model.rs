@@ -71,7 +71,7 @@ pub(crate) struct Page<T> {
     pub self_link: Option<String>,
 }
 
-fn decode_error(url: &Url, e: ParseError) -> Error {
+pub(crate) fn decode_error(url: &Url, e: ParseError) -> Error {
     let message = if e.is_syntax() {
         format!("{} (the body is not complete JSON)", e.json_error())
     } else {
@@ -85,7 +85,7 @@ fn decode_error(url: &Url, e: ParseError) -> Error {
     }
 }
 
-fn wrong_type(url: &Url, expected: &str, found: &str) -> Error {
+pub(crate) fn wrong_type(url: &Url, expected: &str, found: &str) -> Error {
     Error::Decode {
         stage: Stage::Fhir,
         url: redact_url(url),
