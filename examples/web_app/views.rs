@@ -87,8 +87,13 @@ pub fn format_money(money: Option<&Money>) -> String {
     else {
         return "—".to_owned();
     };
-    let Some((mantissa, scale)) = value.to_parts() else {
-        // Beyond i128 (a payer's garbage): show the digits as sent.
+    // `to_parts` offers no scale above `Decimal::MAX_SCALE` (1e-4000000000 would be 4 GB of
+    // zeros here); the filter keeps this function bounded whatever `to_parts` allows.
+    let parts = value
+        .to_parts()
+        .filter(|&(_, scale)| scale <= fhir_c4bb::Decimal::MAX_SCALE);
+    let Some((mantissa, scale)) = parts else {
+        // Beyond i128 or an absurd exponent (a payer's garbage): show the number as sent.
         return format!("{value} {}", currency.as_deref().unwrap_or_default())
             .trim()
             .to_owned();
@@ -501,6 +506,17 @@ mod tests {
         );
         assert_eq!(format_money(None), "—");
         assert_eq!(format_money(Some(&Money::default())), "—");
+    }
+
+    /// A hostile exponent is shown as sent, without allocating by the exponent.
+    #[test]
+    fn money_with_absurd_exponents_shows_the_number_as_sent() {
+        let usd = |v: &str| format_money(Some(&money(v, Some("USD"))));
+        assert_eq!(usd("1e-4000000000"), "1e-4000000000 USD");
+        assert_eq!(usd("1e4000000000"), "1e4000000000 USD");
+        let long = "9".repeat(100_000);
+        assert_eq!(usd(&long), format!("{long} USD"));
+        assert_eq!(usd("1.5e2"), "$150.00");
     }
 
     /// A payer's strings go into the page as text, whatever they contain.

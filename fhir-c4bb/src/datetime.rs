@@ -121,7 +121,7 @@ impl<'de> Deserialize<'de> for DateTime {
     }
 }
 
-crate::element::leaf_element!(DateTime);
+crate::element::leaf_element!(DateTime, String, crate::element::read_string);
 
 fn num(s: &str) -> Option<u32> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {

@@ -14,6 +14,8 @@ use serde::de::{self, Deserialize, Deserializer};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::element::Got;
+
 /// An exact decimal number as written in FHIR JSON.
 ///
 /// Plain numbers (`12`, `-3.50`) are held as an `i128` mantissa and a scale, and written
@@ -65,12 +67,33 @@ impl Decimal {
         },
     };
 
+    /// The largest scale (digits after the point) held as exact parts: far more than any
+    /// amount or quantity needs, small enough that writing the digits out costs nothing.
+    ///
+    /// A value with a larger scale (`1e-4000000000`) is kept as written:
+    /// [`to_parts`](Decimal::to_parts) gives `None`, arithmetic gives `None`, and
+    /// formatting writes the lexeme, so no operation allocates by the exponent.
+    pub const MAX_SCALE: u32 = 1000;
+
     /// `mantissa × 10^-scale`, written with exactly `scale` decimals.
     ///
+    /// A scale above [`Decimal::MAX_SCALE`] is written in exponent form
+    /// (`1e-5000`) instead of as thousands of zeros, and is not offered as exact parts.
+    ///
     /// ```
-    /// assert_eq!(fhir_c4bb::Decimal::new(-1250, 2).to_string(), "-12.50");
+    /// use fhir_c4bb::Decimal;
+    /// assert_eq!(Decimal::new(-1250, 2).to_string(), "-12.50");
+    /// let tiny = Decimal::new(1, 5000);
+    /// assert_eq!(tiny.to_string(), "1e-5000");
+    /// assert_eq!(tiny.to_parts(), None);
     /// ```
     pub fn new(mantissa: i128, scale: u32) -> Self {
+        if scale > Self::MAX_SCALE {
+            // Exponent notation is valid JSON number text, so RawValue accepts it.
+            if let Ok(raw) = RawValue::from_string(format!("{mantissa}e-{scale}")) {
+                return Decimal::literal(raw);
+            }
+        }
         match i64::try_from(mantissa) {
             Ok(mantissa) => Self {
                 repr: Repr::Exact { mantissa, scale },
@@ -88,7 +111,8 @@ impl Decimal {
     }
 
     /// The value as `(mantissa, scale)`, or `None` when it does not fit an `i128`
-    /// (more than 38 significant digits, or a huge exponent).
+    /// (more than 38 significant digits, or a huge exponent) or when its scale is above
+    /// [`Decimal::MAX_SCALE`] (`1e-4000000000`): the parts are always safe to format.
     ///
     /// ```
     /// let d: fhir_c4bb::Decimal = "1.5e2".parse()?;
@@ -155,7 +179,8 @@ impl Decimal {
         Some(Decimal::new(m.checked_neg()?, s))
     }
 
-    fn from_raw(raw: Box<RawValue>) -> Result<Self, String> {
+    /// Reads a number (or a number in a string); any other JSON is handed back.
+    fn from_raw(raw: Box<RawValue>) -> Result<Self, Box<RawValue>> {
         let text = raw.get();
         match text.as_bytes().first() {
             Some(b'-' | b'0'..=b'9') => Ok(match parse_plain(text) {
@@ -163,10 +188,7 @@ impl Decimal {
                 None => Decimal::literal(raw),
             }),
             Some(b'"') if is_number_text(unquote(text)) => Ok(Decimal::literal(raw)),
-            _ => Err(format!(
-                "expected a decimal number, found {}",
-                truncate(text)
-            )),
+            _ => Err(raw),
         }
     }
 }
@@ -246,11 +268,37 @@ impl Serialize for Decimal {
 impl<'de> Deserialize<'de> for Decimal {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
-        Decimal::from_raw(raw).map_err(de::Error::custom)
+        Decimal::from_raw(raw).map_err(|raw| {
+            de::Error::custom(format_args!(
+                "expected a decimal number, found {}",
+                truncate(raw.get())
+            ))
+        })
     }
 }
 
-crate::element::leaf_element!(Decimal);
+/// A number as a field value: anything that is no number is a mismatch, kept exactly.
+fn read_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Got<Decimal>, D::Error> {
+    let mut out = None;
+    let got = crate::element::read_raw(d, |raw| match Decimal::from_raw(raw) {
+        Ok(v) => {
+            out = Some(v);
+            Ok(Got::Value(RawValue::NULL.to_owned()))
+        }
+        Err(raw) => Ok(Got::Mismatch(raw)),
+    })?;
+    Ok(match (got, out) {
+        (Got::Value(_), Some(v)) => Got::Value(v),
+        (Got::Mismatch(raw), _) => Got::Mismatch(raw),
+        _ => Got::Null,
+    })
+}
+
+fn read_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Got<Integer>, D::Error> {
+    Ok(read_decimal(d)?.map_value(Integer))
+}
+
+crate::element::leaf_element!(Decimal, Number, read_decimal);
 
 /// A FHIR `integer`, `positiveInt` or `unsignedInt`, kept exactly as written.
 ///
@@ -310,7 +358,7 @@ impl<'de> Deserialize<'de> for Integer {
     }
 }
 
-crate::element::leaf_element!(Integer);
+crate::element::leaf_element!(Integer, Number, read_integer);
 
 fn truncate(s: &str) -> &str {
     match s.char_indices().nth(40) {
@@ -439,6 +487,10 @@ fn parse_any(s: &str) -> Option<(i128, u32)> {
         m = -m;
     }
     let scale = i64::try_from(frac.len()).ok()?.checked_sub(exp)?;
+    if scale > i64::from(Decimal::MAX_SCALE) {
+        // `1e-4000000000` fits an i128 mantissa, but nothing may be sized by that scale.
+        return None;
+    }
     if scale < 0 {
         let up = pow10(u32::try_from(-scale).ok()?)?;
         Some((m.checked_mul(up)?, 0))
@@ -505,6 +557,48 @@ mod tests {
         let big = "1234567890123456789012345678901234567890.5";
         assert_eq!(d(big).to_string(), big);
         assert_eq!(d(big).to_parts(), None);
+    }
+
+    #[test]
+    fn hostile_exponents_are_kept_as_written_and_never_expanded() {
+        for s in [
+            "1e-4000000000",
+            "1e4000000000",
+            "-7E-99999999999999999999",
+            "1e-1001",
+        ] {
+            let v = d(s);
+            assert_eq!(v.to_parts(), None, "{s}");
+            assert_eq!(v.to_string(), s);
+            assert_eq!(serde_json::to_string(&v).unwrap(), s);
+            assert!(v.checked_add(&d("1")).is_none());
+            assert!(v.checked_mul(&d("1")).is_none());
+            assert_eq!(v.to_i64(), None);
+        }
+        // At the limit it is still exact.
+        assert_eq!(d("1e-1000").to_parts(), Some((1, 1000)));
+        // A product that would pass the limit leaves exact parts too.
+        let p = d("1e-1000").checked_mul(&d("1e-1000")).unwrap();
+        assert_eq!(p.to_parts(), None);
+        assert_eq!(p.to_string(), "1e-2000");
+        assert_eq!(
+            Decimal::new(-3, u32::MAX).to_string(),
+            format!("-3e-{}", u32::MAX)
+        );
+    }
+
+    #[test]
+    fn huge_digit_strings_are_kept_and_cost_their_length_only() {
+        let long = "9".repeat(200_000);
+        let v = d(&long);
+        assert_eq!(v.to_parts(), None);
+        assert_eq!(v.to_string(), long);
+        let tiny = format!("0.{}1", "0".repeat(200_000));
+        let v = d(&tiny);
+        assert_eq!(v.to_parts(), None);
+        assert_eq!(v.to_string().len(), tiny.len());
+        let zeros = format!("1{}", "0".repeat(100_000));
+        assert_eq!(d(&zeros).to_parts(), None);
     }
 
     #[test]

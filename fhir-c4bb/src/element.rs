@@ -5,10 +5,23 @@
 //! `(key, raw JSON)` pairs. A member that the typed field cannot hold without losing
 //! something (a `null`, an empty array, a second occurrence of the same key, a primitive
 //! array with `null` holes) lands there too, so serialising gives back what was read.
+//!
+//! So does a member whose JSON shape does not fit the field, for every field of every
+//! type: an array where one object belongs, an object where an array belongs, a number
+//! where a string belongs, a string that is no number where a number belongs, `null`.
+//! The field stays unset, the member is kept (marked, so `validate()` reports it with its
+//! path), and the rest of the resource parses. Only JSON that is not JSON, or a document
+//! of the wrong type at the top, fails to parse.
+//!
+//! "As sent" is exact for the member's value when the typed reader sees raw text (decimals,
+//! integers) and for every element of a mismatched array or object; what the reader only
+//! sees decoded is re-encoded: the separators inside a mismatched array or object become
+//! compact, a string's escapes are re-encoded, and a fractional number where a string,
+//! boolean or object belongs is written back by value (`1.50` as `1.5`).
 
 use std::fmt;
 
-use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -32,8 +45,22 @@ use serde_json::value::RawValue;
 #[allow(clippy::box_collection)]
 pub struct Extra(Option<Box<Vec<Member>>>);
 
-/// One kept JSON member: its key and its raw value.
-type Member = (String, Box<RawValue>);
+/// One kept JSON member: its key, its raw value and, when it is there because its JSON
+/// shape did not fit the typed field, what the field expected.
+#[derive(Debug, Clone)]
+struct Member {
+    key: String,
+    value: Box<RawValue>,
+    mismatch: Option<Mismatch>,
+}
+
+/// Why a member was set aside: the typed field expected another JSON shape.
+#[derive(Debug, Clone, Copy)]
+struct Mismatch {
+    expected: Shape,
+    /// For an array whose element `index` has the wrong shape; `None` for the member itself.
+    index: Option<u32>,
+}
 
 // Every model struct has an `Extra`, almost always empty: one pointer keeps the structs
 // (and the vectors of them) small, which is most of the parsing speed.
@@ -53,13 +80,32 @@ impl Extra {
     pub fn get(&self, key: &str) -> Option<&RawValue> {
         self.slice()
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| &**v)
+            .find(|m| m.key == key)
+            .map(|m| &*m.value)
     }
 
     /// Every kept member, in the order read.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.slice().iter().map(|(k, v)| (k.as_str(), &**v))
+        self.slice().iter().map(|m| (m.key.as_str(), &*m.value))
+    }
+
+    /// The members kept because their JSON shape did not fit the typed field (an array
+    /// where one object belongs, a number where a string belongs, `null`...), as sent.
+    /// `validate()` reports each one with its path.
+    ///
+    /// ```
+    /// let eob: fhir_c4bb::ExplanationOfBenefit = fhir_c4bb::from_str(
+    ///     r#"{"resourceType":"ExplanationOfBenefit","billablePeriod":[{"start":"2020"}]}"#)?;
+    /// assert!(eob.billable_period.is_none());
+    /// let kept: Vec<_> = eob.extra.mismatched().map(|(k, v)| (k, v.get())).collect();
+    /// assert_eq!(kept, [("billablePeriod", r#"[{"start":"2020"}]"#)]);
+    /// # Ok::<(), fhir_c4bb::ParseError>(())
+    /// ```
+    pub fn mismatched(&self) -> impl Iterator<Item = (&str, &RawValue)> {
+        self.slice()
+            .iter()
+            .filter(|m| m.mismatch.is_some())
+            .map(|m| (m.key.as_str(), &*m.value))
     }
 
     /// How many members are kept.
@@ -74,22 +120,87 @@ impl Extra {
 
     /// Keeps one more member; it is written after the modelled ones.
     pub fn push(&mut self, key: impl Into<String>, value: Box<RawValue>) {
-        self.0
-            .get_or_insert_with(Box::default)
-            .push((key.into(), value));
+        // Outside a parse there is no budget; inside one, running out is sticky and the
+        // parse reports it at its next charge.
+        let _ = self.push_member(Member {
+            key: key.into(),
+            value,
+            mismatch: None,
+        });
+    }
+
+    /// [`Extra::push`] during a parse: fails once the memory budget is gone.
+    pub(crate) fn keep<E: serde::de::Error>(
+        &mut self,
+        key: impl Into<String>,
+        value: Box<RawValue>,
+    ) -> Result<(), E> {
+        self.push_member(Member {
+            key: key.into(),
+            value,
+            mismatch: None,
+        })
+        .map_err(E::custom)
+    }
+
+    /// Keeps a member whose JSON shape did not fit the typed field.
+    pub(crate) fn push_mismatch<E: serde::de::Error>(
+        &mut self,
+        key: &str,
+        value: Box<RawValue>,
+        expected: Shape,
+        index: Option<u32>,
+    ) -> Result<(), E> {
+        self.push_member(Member {
+            key: key.to_owned(),
+            value,
+            mismatch: Some(Mismatch { expected, index }),
+        })
+        .map_err(E::custom)
+    }
+
+    fn push_member(&mut self, m: Member) -> Result<(), crate::budget::Exceeded> {
+        if self.0.is_none() {
+            crate::budget::charge_box::<Vec<Member>>()?;
+        }
+        let v = self.0.get_or_insert_with(Box::default);
+        crate::budget::reserve_one(v)?;
+        v.push(m);
+        Ok(())
+    }
+
+    /// Adds a `validate()` issue for every mismatched member, under `path`.
+    pub(crate) fn report(&self, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
+        for m in self.slice() {
+            let Some(mm) = m.mismatch else { continue };
+            let mut p = join_path(path, &m.key);
+            let mut found = Shape::of(m.value.get());
+            if let Some(i) = mm.index {
+                p.push_str(&format!("[{i}]"));
+                found = element_shape(m.value.get(), i).unwrap_or(found);
+            }
+            out.push(crate::validate::ValidationIssue::mismatch(
+                p,
+                format!(
+                    "expected {}, found {}; kept as sent in `extra`",
+                    mm.expected.name(),
+                    found.name()
+                ),
+            ));
+        }
     }
 
     /// Removes every member named `key`, returning how many were removed.
     pub fn remove(&mut self, key: &str) -> usize {
         let Some(v) = self.0.as_mut() else { return 0 };
         let before = v.len();
-        v.retain(|(k, _)| k != key);
+        v.retain(|m| m.key != key);
         before - v.len()
     }
 
     pub(crate) fn write<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        for (k, v) in self.slice() {
-            map.serialize_entry(k, v)?;
+        for m in self.slice() {
+            map.serialize_entry(&m.key, &m.value)?;
         }
         Ok(())
     }
@@ -103,7 +214,7 @@ impl PartialEq for Extra {
                 .slice()
                 .iter()
                 .zip(other.slice())
-                .all(|((ka, va), (kb, vb))| ka == kb && va.get() == vb.get())
+                .all(|(a, b)| a.key == b.key && a.value.get() == b.value.get())
     }
 }
 
@@ -143,12 +254,80 @@ impl<'de> Deserialize<'de> for RawJson {
     }
 }
 
-/// `Option<T>` that tells a JSON `null` apart (as `None`) so it can be kept raw.
-pub(crate) struct Nullable<T>(pub(crate) Option<T>);
+/// The JSON shape of a value, for saying what a field expected and what it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Object,
+    Array,
+    String,
+    Number,
+    Boolean,
+    Null,
+    /// Any shape (raw JSON fields); never mismatches.
+    Any,
+}
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nullable<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Option::<T>::deserialize(d).map(Nullable)
+impl Shape {
+    /// The shape of JSON text, by its first byte.
+    pub(crate) fn of(json: &str) -> Shape {
+        match json.trim_start().as_bytes().first() {
+            Some(b'{') => Shape::Object,
+            Some(b'[') => Shape::Array,
+            Some(b'"') => Shape::String,
+            Some(b't' | b'f') => Shape::Boolean,
+            Some(b'n') => Shape::Null,
+            _ => Shape::Number,
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Shape::Object => "object",
+            Shape::Array => "array",
+            Shape::String => "string",
+            Shape::Number => "number",
+            Shape::Boolean => "boolean",
+            Shape::Null => "null",
+            Shape::Any => "any JSON",
+        }
+    }
+}
+
+/// The shape of element `index` of a JSON array's text.
+fn element_shape(array: &str, index: u32) -> Option<Shape> {
+    let items: Vec<&RawValue> = serde_json::from_str(array).ok()?;
+    items
+        .get(usize::try_from(index).ok()?)
+        .map(|v| Shape::of(v.get()))
+}
+
+/// `path.key`, or `key` at the top.
+pub(crate) fn join_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// What reading one JSON value into a typed field gave.
+pub(crate) enum Got<T> {
+    /// The value, typed.
+    Value(T),
+    /// JSON `null`.
+    Null,
+    /// A value of another JSON shape, as raw JSON.
+    Mismatch(Box<RawValue>),
+}
+
+impl<T> Got<T> {
+    /// Maps the value, keeping `Null` and `Mismatch`.
+    pub(crate) fn map_value<U>(self, f: impl FnOnce(T) -> U) -> Got<U> {
+        match self {
+            Got::Value(v) => Got::Value(f(v)),
+            Got::Null => Got::Null,
+            Got::Mismatch(r) => Got::Mismatch(r),
+        }
     }
 }
 
@@ -161,12 +340,170 @@ pub(crate) fn raw_literal(json: &str) -> Box<RawValue> {
     }
 }
 
+fn raw_from<E: serde::de::Error>(text: String) -> Result<Box<RawValue>, E> {
+    RawValue::from_string(text).map_err(E::custom)
+}
+
+/// The handler of [`AnyShape`]: what a field does with each JSON shape. Every shape it
+/// does not take is rebuilt as raw JSON and handed back as a [`Got::Mismatch`].
+pub(crate) trait Accept<'de>: Sized {
+    /// What a matching value gives.
+    type Out;
+
+    /// A JSON object.
+    fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<Got<Self::Out>, A::Error> {
+        let mut text = String::from("{");
+        while let Some(k) = map.next_key::<String>()? {
+            let v: Box<RawValue> = map.next_value()?;
+            if text.len() > 1 {
+                text.push(',');
+            }
+            text.push_str(&serde_json::to_string(&k).map_err(A::Error::custom)?);
+            text.push(':');
+            text.push_str(v.get());
+        }
+        text.push('}');
+        raw_from(text).map(Got::Mismatch)
+    }
+
+    /// A JSON array.
+    fn seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Got<Self::Out>, S::Error> {
+        let mut text = String::from("[");
+        while let Some(v) = seq.next_element::<Box<RawValue>>()? {
+            if text.len() > 1 {
+                text.push(',');
+            }
+            text.push_str(v.get());
+        }
+        text.push(']');
+        raw_from(text).map(Got::Mismatch)
+    }
+
+    /// A JSON string (borrowed or decoded).
+    fn str<E: serde::de::Error>(self, v: &str) -> Result<Got<Self::Out>, E> {
+        raw_from(serde_json::to_string(v).map_err(E::custom)?).map(Got::Mismatch)
+    }
+
+    /// A JSON string, owned.
+    fn string<E: serde::de::Error>(self, v: String) -> Result<Got<Self::Out>, E> {
+        self.str(&v)
+    }
+
+    /// A JSON boolean.
+    fn bool<E: serde::de::Error>(self, v: bool) -> Result<Got<Self::Out>, E> {
+        Ok(Got::Mismatch(raw_literal(if v { "true" } else { "false" })))
+    }
+
+    /// A JSON number, as text.
+    fn number<E: serde::de::Error>(self, text: String) -> Result<Got<Self::Out>, E> {
+        raw_from(text).map(Got::Mismatch)
+    }
+}
+
+/// Reads one JSON value of any shape with one token dispatch, handing it to an [`Accept`].
+pub(crate) struct AnyShape<H>(pub(crate) H);
+
+impl<'de, H: Accept<'de>> serde::de::DeserializeSeed<'de> for AnyShape<H> {
+    type Value = Got<H::Out>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, H: Accept<'de>> Visitor<'de> for AnyShape<H> {
+    type Value = Got<H::Out>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.map(map)
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
+        self.0.seq(seq)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.0.str(v)
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        self.0.string(v)
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.0.bool(v)
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.0.number(v.to_string())
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.0.number(v.to_string())
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.0.number(f64_text(v).map_err(E::custom)?)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Got::Null)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Got::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// JSON text for a fraction serde_json decoded before we saw it (its text is gone): a
+/// spelling that serde_json reads back as exactly `v`, so what is kept is the value
+/// serde_json (and `serde_json::Value`) read, and writing it out is a fixed point.
+/// serde_json's default float reader is not correctly rounded for every spelling
+/// (`6e+27` reads as 6.000000000000001e27), so the shortest form is checked first and
+/// the exact decimal expansion used when it does not read back.
+fn f64_text(v: f64) -> Result<String, serde_json::Error> {
+    let shortest = serde_json::to_string(&v)?;
+    for text in [shortest.clone(), format!("{v}"), format!("{v:e}")] {
+        if serde_json::from_str::<f64>(&text).is_ok_and(|back| back.to_bits() == v.to_bits()) {
+            return Ok(text);
+        }
+    }
+    Ok(shortest)
+}
+
+/// Reads a value as raw text, for types that classify the text themselves (numbers).
+pub(crate) fn read_raw<'de, D: Deserializer<'de>>(
+    d: D,
+    accept: impl FnOnce(Box<RawValue>) -> Result<Got<Box<RawValue>>, String>,
+) -> Result<Got<Box<RawValue>>, D::Error> {
+    let raw = Box::<RawValue>::deserialize(d)?;
+    if raw.get() == "null" {
+        return Ok(Got::Null);
+    }
+    accept(raw).map_err(serde::de::Error::custom)
+}
+
+/// Deserializes a [`Got`] for an [`Element`] type.
+pub(crate) struct GotSeed<T>(std::marker::PhantomData<T>);
+
+impl<T> GotSeed<T> {
+    pub(crate) fn new() -> Self {
+        GotSeed(std::marker::PhantomData)
+    }
+}
+
+impl<'de, T: Element> serde::de::DeserializeSeed<'de> for GotSeed<T> {
+    type Value = Got<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Got<T>, D::Error> {
+        T::deserialize_got(d)
+    }
+}
+
 /// A type that can sit in a modelled field: a leaf (string, datatype, resource) or a
 /// choice type (`value[x]`), which answers to several keys.
 pub(crate) trait Element: Sized {
     /// Whether this is a choice type, matched by [`Element::match_choice`].
     #[doc(hidden)]
     const IS_CHOICE: bool = false;
+
+    /// The JSON shape this type is read from.
+    #[doc(hidden)]
+    const SHAPE: Shape;
 
     /// For a choice type: which variant `key` names (`valueString` → its tag).
     #[doc(hidden)]
@@ -180,44 +517,66 @@ pub(crate) trait Element: Sized {
         name
     }
 
-    /// Reads the value of the current member; `None` when it is JSON `null`.
+    /// The JSON shape the variant `tag` is read from (the type's own for a leaf).
     #[doc(hidden)]
-    fn read_value<'de, A: MapAccess<'de>>(tag: u8, map: &mut A) -> Result<Option<Self>, A::Error>;
+    fn shape_for(_tag: u8) -> Shape {
+        Self::SHAPE
+    }
+
+    /// Reads one JSON value of this type; another shape comes back as a mismatch.
+    #[doc(hidden)]
+    fn deserialize_got<'de, D: Deserializer<'de>>(d: D) -> Result<Got<Self>, D::Error>;
+
+    /// Reads the value of the current member.
+    #[doc(hidden)]
+    fn read_value<'de, A: MapAccess<'de>>(_tag: u8, map: &mut A) -> Result<Got<Self>, A::Error> {
+        map.next_value_seed(GotSeed::<Self>::new())
+    }
 
     /// Writes this value as one member.
     #[doc(hidden)]
     fn write_entry<M: SerializeMap>(&self, name: &'static str, map: &mut M)
     -> Result<(), M::Error>;
 
-    /// Reads the current member straight into `slot`; `false` when it is JSON `null`
-    /// (then `slot` is left `None`). Model structs override this to fill themselves in
-    /// place instead of being built on the stack and moved up each level.
+    /// Reads the current member's value into `slot` (set only for a value). Structs fill
+    /// themselves in place instead of being built on the stack and moved up each level.
     #[doc(hidden)]
     fn read_into<'de, A: MapAccess<'de>>(
         tag: u8,
         map: &mut A,
         slot: &mut Option<Self>,
-    ) -> Result<bool, A::Error> {
-        let v = Self::read_value(tag, map)?;
-        let present = v.is_some();
-        *slot = v;
-        Ok(present)
+    ) -> Result<Got<()>, A::Error> {
+        Ok(Self::read_value(tag, map)?.map_value(|v| {
+            *slot = Some(v);
+        }))
     }
 
     /// Reads the next array element onto the end of `vec`.
     #[doc(hidden)]
-    fn push_next<'de, S: SeqAccess<'de>>(seq: &mut S, vec: &mut Vec<Self>) -> Result<Next, S::Error>
-    where
-        Self: Deserialize<'de>,
-    {
-        Ok(match seq.next_element::<Nullable<Self>>()? {
+    fn push_next<'de, S: SeqAccess<'de>>(
+        seq: &mut S,
+        vec: &mut Vec<Self>,
+    ) -> Result<Next, S::Error> {
+        Ok(match seq.next_element_seed(GotSeed::<Self>::new())? {
             None => Next::End,
-            Some(Nullable(None)) => Next::Null,
-            Some(Nullable(Some(v))) => {
+            Some(Got::Null) => Next::Null,
+            Some(Got::Mismatch(raw)) => Next::Mismatch(raw),
+            Some(Got::Value(v)) => {
+                crate::budget::reserve_one(vec).map_err(S::Error::custom)?;
                 vec.push(v);
                 Next::Pushed
             }
         })
+    }
+
+    /// Reports mismatched members kept anywhere inside this value, under `path`.
+    #[doc(hidden)]
+    fn walk(&self, _path: &str, _out: &mut Vec<crate::validate::ValidationIssue>) {}
+
+    /// [`Element::walk`] for the value of member `name` under `path`.
+    #[doc(hidden)]
+    fn walk_at(&self, name: &str, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
+        self.walk(&join_path(path, name), out);
     }
 }
 
@@ -230,44 +589,35 @@ pub enum Next {
     Pushed,
     /// The element was JSON `null`; nothing was pushed.
     Null,
+    /// The element had another JSON shape; nothing was pushed.
+    Mismatch(Box<RawValue>),
 }
 
-/// Deserializes an optional JSON object into an existing struct, via a visitor that fills
-/// it; `false` for JSON `null`. Used by the generated in-place impls.
+/// Fills an existing struct from a JSON object; other shapes are handed back raw.
 pub(crate) struct FillSeed<'a, T>(pub(crate) &'a mut T);
 
 /// A struct that can fill itself from the members of a JSON object.
 pub(crate) trait Fill {
     /// Reads every member of the object into `self`.
     fn fill<'de, A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+    /// Reports mismatched members kept in this struct and inside its fields.
+    fn walk_fields(&self, path: &str, out: &mut Vec<crate::validate::ValidationIssue>);
     /// What to say when the JSON is not an object.
     const EXPECTING: &'static str;
 }
 
-impl<'de, T: Fill> serde::de::DeserializeSeed<'de> for FillSeed<'_, T> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        // `any` dispatches on the next token once; `option` then `map` would peek twice.
-        d.deserialize_any(self)
+impl<'de, T: Fill> Accept<'de> for FillSeed<'_, T> {
+    type Out = ();
+    fn map<A: MapAccess<'de>>(self, map: A) -> Result<Got<()>, A::Error> {
+        self.0.fill(map).map(Got::Value)
     }
 }
 
-impl<'de, T: Fill> Visitor<'de> for FillSeed<'_, T> {
-    type Value = bool;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(T::EXPECTING)
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_map(FillVisitor(self.0)).map(|()| true)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
-        self.0.fill(map).map(|()| true)
+impl<'de, T: Fill> serde::de::DeserializeSeed<'de> for FillSeed<'_, T> {
+    type Value = Got<()>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Got<()>, D::Error> {
+        // `any` dispatches on the next token once; `option` then `map` would peek twice.
+        d.deserialize_any(AnyShape(self))
     }
 }
 
@@ -276,21 +626,22 @@ impl<'de, T: Fill> Visitor<'de> for FillSeed<'_, T> {
 pub(crate) struct PushSeed<'a, T>(pub(crate) &'a mut Vec<T>);
 
 impl<'de, T: Fill + Default> serde::de::DeserializeSeed<'de> for PushSeed<'_, T> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    type Value = Got<()>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Got<()>, D::Error> {
+        crate::budget::reserve_one(self.0).map_err(D::Error::custom)?;
         self.0.push(T::default());
         let Some(place) = self.0.last_mut() else {
-            return Ok(false);
+            return Ok(Got::Null);
         };
-        let present = FillSeed(place).deserialize(d)?;
-        if !present {
+        let got = FillSeed(place).deserialize(d)?;
+        if !matches!(got, Got::Value(())) {
             self.0.pop();
         }
-        Ok(present)
+        Ok(got)
     }
 }
 
-/// Fills a struct from a JSON object.
+/// Fills a struct from a JSON object (a document's top level: other shapes are errors).
 pub(crate) struct FillVisitor<'a, T>(pub(crate) &'a mut T);
 
 impl<'de, T: Fill> Visitor<'de> for FillVisitor<'_, T> {
@@ -303,17 +654,24 @@ impl<'de, T: Fill> Visitor<'de> for FillVisitor<'_, T> {
     }
 }
 
-/// Implements the in-place hooks of [`Element`] for a [`Fill`] struct.
+/// Implements [`Element`] for a [`Fill`] struct, filling in place.
 macro_rules! fill_element {
     ($t:ty) => {
         impl $crate::element::Element for $t {
-            fn read_value<'de, A: ::serde::de::MapAccess<'de>>(
-                tag: u8,
-                map: &mut A,
-            ) -> Result<Option<Self>, A::Error> {
-                let mut slot = None;
-                Self::read_into(tag, map, &mut slot)?;
-                Ok(slot)
+            const SHAPE: $crate::element::Shape = $crate::element::Shape::Object;
+            fn deserialize_got<'de, D: ::serde::Deserializer<'de>>(
+                d: D,
+            ) -> Result<$crate::element::Got<Self>, D::Error> {
+                let mut v = Self::default();
+                let got = ::serde::de::DeserializeSeed::deserialize(
+                    $crate::element::FillSeed(&mut v),
+                    d,
+                )?;
+                Ok(match got {
+                    $crate::element::Got::Value(()) => $crate::element::Got::Value(v),
+                    $crate::element::Got::Null => $crate::element::Got::Null,
+                    $crate::element::Got::Mismatch(r) => $crate::element::Got::Mismatch(r),
+                })
             }
             fn write_entry<M: ::serde::ser::SerializeMap>(
                 &self,
@@ -326,13 +684,13 @@ macro_rules! fill_element {
                 _tag: u8,
                 map: &mut A,
                 slot: &mut Option<Self>,
-            ) -> Result<bool, A::Error> {
+            ) -> Result<$crate::element::Got<()>, A::Error> {
                 let place = slot.insert(Self::default());
-                let present = map.next_value_seed($crate::element::FillSeed(place))?;
-                if !present {
+                let got = map.next_value_seed($crate::element::FillSeed(place))?;
+                if !matches!(got, $crate::element::Got::Value(())) {
                     *slot = None;
                 }
-                Ok(present)
+                Ok(got)
             }
             fn push_next<'de, S: ::serde::de::SeqAccess<'de>>(
                 seq: &mut S,
@@ -341,72 +699,39 @@ macro_rules! fill_element {
                 Ok(
                     match seq.next_element_seed($crate::element::PushSeed(vec))? {
                         None => $crate::element::Next::End,
-                        Some(true) => $crate::element::Next::Pushed,
-                        Some(false) => $crate::element::Next::Null,
+                        Some($crate::element::Got::Value(())) => $crate::element::Next::Pushed,
+                        Some($crate::element::Got::Null) => $crate::element::Next::Null,
+                        Some($crate::element::Got::Mismatch(r)) => {
+                            $crate::element::Next::Mismatch(r)
+                        }
                     },
                 )
+            }
+            fn walk(&self, path: &str, out: &mut Vec<$crate::validate::ValidationIssue>) {
+                $crate::element::Fill::walk_fields(self, path, out);
             }
         }
     };
 }
 pub(crate) use fill_element;
 
-/// Implements [`Element`] for a type that is a plain JSON value under one key.
-macro_rules! leaf_element {
-    ($($t:ty),* $(,)?) => {$(
-        impl $crate::element::Element for $t {
-            fn read_value<'de, A: ::serde::de::MapAccess<'de>>(
-                _tag: u8,
-                map: &mut A,
-            ) -> Result<Option<Self>, A::Error> {
-                map.next_value::<$crate::element::Nullable<Self>>().map(|n| n.0)
-            }
-            fn write_entry<M: ::serde::ser::SerializeMap>(
-                &self,
-                name: &'static str,
-                map: &mut M,
-            ) -> Result<(), M::Error> {
-                map.serialize_entry(name, self)
-            }
-        }
-    )*};
-}
-pub(crate) use leaf_element;
+/// A JSON string.
+pub(crate) struct StrAccept;
 
-leaf_element!(RawJson);
-
-/// A JSON string or `null`, read with one token dispatch (strings are most values).
-struct StringOrNull;
-
-impl<'de> serde::de::DeserializeSeed<'de> for StringOrNull {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-        d.deserialize_any(self)
+impl Accept<'_> for StrAccept {
+    type Out = String;
+    fn str<E: serde::de::Error>(self, v: &str) -> Result<Got<String>, E> {
+        Ok(Got::Value(v.to_owned()))
     }
-}
-
-impl<'de> Visitor<'de> for StringOrNull {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_owned()))
-    }
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
+    fn string<E: serde::de::Error>(self, v: String) -> Result<Got<String>, E> {
+        Ok(Got::Value(v))
     }
 }
 
 impl Element for String {
-    fn read_value<'de, A: MapAccess<'de>>(_tag: u8, map: &mut A) -> Result<Option<Self>, A::Error> {
-        map.next_value_seed(StringOrNull)
+    const SHAPE: Shape = Shape::String;
+    fn deserialize_got<'de, D: Deserializer<'de>>(d: D) -> Result<Got<Self>, D::Error> {
+        AnyShape(StrAccept).deserialize(d)
     }
     fn write_entry<M: SerializeMap>(
         &self,
@@ -415,50 +740,36 @@ impl Element for String {
     ) -> Result<(), M::Error> {
         map.serialize_entry(name, self)
     }
-    fn push_next<'de, S: SeqAccess<'de>>(
-        seq: &mut S,
-        vec: &mut Vec<Self>,
-    ) -> Result<Next, S::Error> {
-        Ok(match seq.next_element_seed(StringOrNull)? {
-            None => Next::End,
-            Some(None) => Next::Null,
-            Some(Some(v)) => {
-                vec.push(v);
-                Next::Pushed
-            }
-        })
-    }
 }
 
-/// A JSON boolean or `null`.
-struct BoolOrNull;
+/// A JSON boolean.
+struct BoolAccept;
 
-impl<'de> serde::de::DeserializeSeed<'de> for BoolOrNull {
-    type Value = Option<bool>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<bool>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BoolOrNull {
-    type Value = Option<bool>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a boolean")
-    }
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
+impl Accept<'_> for BoolAccept {
+    type Out = bool;
+    fn bool<E: serde::de::Error>(self, v: bool) -> Result<Got<bool>, E> {
+        Ok(Got::Value(v))
     }
 }
 
 impl Element for bool {
-    fn read_value<'de, A: MapAccess<'de>>(_tag: u8, map: &mut A) -> Result<Option<Self>, A::Error> {
-        map.next_value_seed(BoolOrNull)
+    const SHAPE: Shape = Shape::Boolean;
+    fn deserialize_got<'de, D: Deserializer<'de>>(d: D) -> Result<Got<Self>, D::Error> {
+        AnyShape(BoolAccept).deserialize(d)
+    }
+    fn write_entry<M: SerializeMap>(
+        &self,
+        name: &'static str,
+        map: &mut M,
+    ) -> Result<(), M::Error> {
+        map.serialize_entry(name, self)
+    }
+}
+
+impl Element for RawJson {
+    const SHAPE: Shape = Shape::Any;
+    fn deserialize_got<'de, D: Deserializer<'de>>(d: D) -> Result<Got<Self>, D::Error> {
+        Ok(read_raw(d, |raw| Ok(Got::Value(raw)))?.map_value(RawJson))
     }
     fn write_entry<M: SerializeMap>(
         &self,
@@ -471,14 +782,21 @@ impl Element for bool {
 
 impl<T: Element> Element for Box<T> {
     const IS_CHOICE: bool = T::IS_CHOICE;
+    const SHAPE: Shape = T::SHAPE;
     fn match_choice(key: &str) -> Option<u8> {
         T::match_choice(key)
     }
     fn key_for(tag: u8, name: &'static str) -> &'static str {
         T::key_for(tag, name)
     }
-    fn read_value<'de, A: MapAccess<'de>>(tag: u8, map: &mut A) -> Result<Option<Self>, A::Error> {
-        T::read_value(tag, map).map(|v| v.map(Box::new))
+    fn shape_for(tag: u8) -> Shape {
+        T::shape_for(tag)
+    }
+    fn deserialize_got<'de, D: Deserializer<'de>>(d: D) -> Result<Got<Self>, D::Error> {
+        Ok(T::deserialize_got(d)?.map_value(crate::budget::boxed))
+    }
+    fn read_value<'de, A: MapAccess<'de>>(tag: u8, map: &mut A) -> Result<Got<Self>, A::Error> {
+        Ok(T::read_value(tag, map)?.map_value(crate::budget::boxed))
     }
     fn write_entry<M: SerializeMap>(
         &self,
@@ -486,6 +804,12 @@ impl<T: Element> Element for Box<T> {
         map: &mut M,
     ) -> Result<(), M::Error> {
         (**self).write_entry(name, map)
+    }
+    fn walk(&self, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
+        (**self).walk(path, out);
+    }
+    fn walk_at(&self, name: &str, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
+        (**self).walk_at(name, path, out);
     }
 }
 
@@ -513,6 +837,10 @@ pub(crate) trait Slot {
     /// Writes the field unless it is absent.
     #[doc(hidden)]
     fn write<M: SerializeMap>(&self, name: &'static str, map: &mut M) -> Result<(), M::Error>;
+
+    /// Reports mismatched members kept inside this field's values.
+    #[doc(hidden)]
+    fn walk(&self, name: &'static str, path: &str, out: &mut Vec<crate::validate::ValidationIssue>);
 }
 
 impl<T: Element> Slot for Option<T> {
@@ -533,13 +861,13 @@ impl<T: Element> Slot for Option<T> {
         if self.is_some() {
             // A repeated key (or a second variant of one choice): keep the later one raw.
             let raw: Box<RawValue> = map.next_value()?;
-            extra.push(key, raw);
-            return Ok(());
+            return extra.keep(key, raw);
         }
-        if !T::read_into(tag, map, self)? {
-            extra.push(key, raw_literal("null"));
+        match T::read_into(tag, map, self)? {
+            Got::Value(()) => Ok(()),
+            Got::Null => extra.push_mismatch(key, raw_literal("null"), T::shape_for(tag), None),
+            Got::Mismatch(raw) => extra.push_mismatch(key, raw, T::shape_for(tag), None),
         }
-        Ok(())
     }
 
     fn write<M: SerializeMap>(&self, name: &'static str, map: &mut M) -> Result<(), M::Error> {
@@ -548,9 +876,20 @@ impl<T: Element> Slot for Option<T> {
             None => Ok(()),
         }
     }
+
+    fn walk(
+        &self,
+        name: &'static str,
+        path: &str,
+        out: &mut Vec<crate::validate::ValidationIssue>,
+    ) {
+        if let Some(v) = self {
+            v.walk_at(name, path, out);
+        }
+    }
 }
 
-impl<T: Element + DeserializeOwned + Serialize> Slot for Vec<T> {
+impl<T: Element + Serialize> Slot for Vec<T> {
     const IS_CHOICE: bool = false;
 
     fn match_choice(_key: &str) -> Option<u8> {
@@ -566,16 +905,16 @@ impl<T: Element + DeserializeOwned + Serialize> Slot for Vec<T> {
     ) -> Result<(), A::Error> {
         if !self.is_empty() {
             let raw: Box<RawValue> = map.next_value()?;
-            extra.push(name, raw);
-            return Ok(());
+            return extra.keep(name, raw);
         }
-        match map.next_value_seed(VecSeed(self))? {
-            VecRead::Null => extra.push(name, raw_literal("null")),
-            VecRead::Items if self.is_empty() => extra.push(name, raw_literal("[]")),
-            VecRead::Items => {}
-            VecRead::WithNulls(raw) => extra.push(name, raw),
+        match map.next_value_seed(AnyShape(VecSeed(self)))? {
+            Got::Null => extra.push_mismatch(name, raw_literal("null"), Shape::Array, None),
+            Got::Mismatch(raw) => extra.push_mismatch(name, raw, Shape::Array, None),
+            Got::Value(VecRead::Items) if self.is_empty() => extra.keep(name, raw_literal("[]")),
+            Got::Value(VecRead::Items) => Ok(()),
+            Got::Value(VecRead::Kept { raw, bad: None }) => extra.keep(name, raw),
+            Got::Value(VecRead::Kept { raw, bad }) => extra.push_mismatch(name, raw, T::SHAPE, bad),
         }
-        Ok(())
     }
 
     fn write<M: SerializeMap>(&self, name: &'static str, map: &mut M) -> Result<(), M::Error> {
@@ -585,75 +924,125 @@ impl<T: Element + DeserializeOwned + Serialize> Slot for Vec<T> {
             map.serialize_entry(name, self)
         }
     }
+
+    fn walk(
+        &self,
+        name: &'static str,
+        path: &str,
+        out: &mut Vec<crate::validate::ValidationIssue>,
+    ) {
+        for (i, v) in self.iter().enumerate() {
+            v.walk(&format!("{}[{i}]", join_path(path, name)), out);
+        }
+    }
 }
 
 /// How a JSON array member was read by [`VecSeed`].
 enum VecRead {
-    /// JSON `null` instead of an array.
-    Null,
     /// Every element is in the vector.
     Items,
-    /// The array had `null` holes: the vector is empty and this is the array, raw.
-    WithNulls(Box<RawValue>),
+    /// The array had `null` holes or elements of another shape: the vector is empty and
+    /// this is the array, raw; `bad` is the first element of the wrong shape.
+    Kept {
+        raw: Box<RawValue>,
+        bad: Option<u32>,
+    },
 }
 
 /// Reads a JSON array into a vector, element by element in place, tolerating `null` holes.
 struct VecSeed<'a, T>(&'a mut Vec<T>);
 
-impl<'de, T: Element + Deserialize<'de> + Serialize> serde::de::DeserializeSeed<'de>
-    for VecSeed<'_, T>
-{
-    type Value = VecRead;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<VecRead, D::Error> {
-        d.deserialize_option(self)
-    }
-}
+impl<'de, T: Element + Serialize> Accept<'de> for VecSeed<'_, T> {
+    type Out = VecRead;
 
-impl<'de, T: Element + Deserialize<'de> + Serialize> Visitor<'de> for VecSeed<'_, T> {
-    type Value = VecRead;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array")
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<VecRead, E> {
-        Ok(VecRead::Null)
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<VecRead, E> {
-        Ok(VecRead::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<VecRead, D::Error> {
-        d.deserialize_seq(self)
-    }
-
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<VecRead, S::Error> {
+    fn seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Got<VecRead>, S::Error> {
         // Most FHIR arrays hold one element (one coding, one identifier...). Start with
         // room for exactly one instead of Vec's default four: a quarter of the memory
         // for the common case, and small blocks the allocator serves fastest.
         if self.0.capacity() == 0 {
-            self.0
-                .reserve_exact(seq.size_hint().unwrap_or(1).clamp(1, 64));
+            crate::budget::reserve_exact(self.0, seq.size_hint().unwrap_or(1).clamp(1, 64))
+                .map_err(S::Error::custom)?;
         }
-        loop {
+        let first = loop {
             match T::push_next(&mut seq, self.0)? {
-                Next::End => return Ok(VecRead::Items),
+                Next::End => return Ok(Got::Value(VecRead::Items)),
                 Next::Pushed => {}
-                Next::Null => break,
+                other => break other,
+            }
+        };
+        // FHIR puts nulls in primitive arrays to line them up with `_name` extensions,
+        // and payers put a wrong shape in arrays. The typed field cannot hold either, so
+        // the whole array is kept raw: typed elements written back, the others as sent.
+        // One buffer for the whole array: it holds about the bytes the array was read from.
+        let mut text: Vec<u8> = vec![b'['];
+        let put = |text: &mut Vec<u8>, v: Option<&T>, raw: &str| -> Result<(), S::Error> {
+            if text.len() > 1 {
+                text.push(b',');
+            }
+            match v {
+                Some(v) => serde_json::to_writer(&mut *text, v).map_err(S::Error::custom),
+                None => {
+                    text.extend_from_slice(raw.as_bytes());
+                    Ok(())
+                }
+            }
+        };
+        let mut index: u32 = 0;
+        for v in std::mem::take(self.0) {
+            put(&mut text, Some(&v), "")?;
+            index = index.saturating_add(1);
+        }
+        let mut bad = None;
+        let mut next = first;
+        loop {
+            match next {
+                Next::End => break,
+                Next::Pushed => {
+                    if let Some(v) = self.0.pop() {
+                        put(&mut text, Some(&v), "")?;
+                    }
+                }
+                Next::Null => put(&mut text, None, "null")?,
+                Next::Mismatch(raw) => {
+                    bad = bad.or(Some(index));
+                    put(&mut text, None, raw.get())?;
+                }
+            }
+            index = index.saturating_add(1);
+            next = T::push_next(&mut seq, self.0)?;
+        }
+        text.push(b']');
+        let text = String::from_utf8(text).map_err(S::Error::custom)?;
+        let raw = raw_from(text)?;
+        Ok(Got::Value(VecRead::Kept { raw, bad }))
+    }
+}
+
+/// Implements [`Element`] for a type read by a function returning [`Got`].
+macro_rules! leaf_element {
+    ($t:ty, $shape:ident, $read:path) => {
+        impl $crate::element::Element for $t {
+            const SHAPE: $crate::element::Shape = $crate::element::Shape::$shape;
+            fn deserialize_got<'de, D: ::serde::Deserializer<'de>>(
+                d: D,
+            ) -> Result<$crate::element::Got<Self>, D::Error> {
+                $read(d)
+            }
+            fn write_entry<M: ::serde::ser::SerializeMap>(
+                &self,
+                name: &'static str,
+                map: &mut M,
+            ) -> Result<(), M::Error> {
+                map.serialize_entry(name, self)
             }
         }
-        // FHIR puts nulls in primitive arrays to line them up with `_name` extensions.
-        // The typed field cannot hold the holes, so the whole array is kept raw.
-        let mut holes: Vec<Option<T>> = std::mem::take(self.0).into_iter().map(Some).collect();
-        holes.push(None);
-        while let Some(Nullable(v)) = seq.next_element::<Nullable<T>>()? {
-            holes.push(v);
-        }
-        let raw = serde_json::to_string(&holes)
-            .ok()
-            .and_then(|s| RawValue::from_string(s).ok())
-            .unwrap_or_else(|| raw_literal("[]"));
-        Ok(VecRead::WithNulls(raw))
-    }
+    };
+}
+pub(crate) use leaf_element;
+
+/// Reads a JSON string into any `From<String>` type.
+pub(crate) fn read_string<'de, D: Deserializer<'de>, T: From<String>>(
+    d: D,
+) -> Result<Got<T>, D::Error> {
+    Ok(AnyShape(StrAccept).deserialize(d)?.map_value(T::from))
 }

@@ -4,27 +4,55 @@ use std::fmt;
 
 /// A JSON document could not be read as the requested type.
 ///
-/// Carries the JSON path of the offending value (`entry[3].resource.item[0].adjudication`),
+/// Parsing is lenient (a value of the wrong JSON shape is kept, not an error), so this
+/// means: not JSON, a document of the wrong type, or a body over the memory budget
+/// ([`ParseError::is_memory_budget`]). Carries the JSON path of the offending value,
 /// found by re-reading the input with `serde_path_to_error` once the fast parse failed.
 ///
 /// ```
 /// let err = fhir_c4bb::from_str::<fhir_c4bb::Bundle>(
-///     r#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","name":"Ann"}}]}"#,
+///     r#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","name":[}}]}"#,
 /// ).unwrap_err();
-/// assert_eq!(err.path(), "entry[0].resource.name");
-/// assert!(err.to_string().starts_with("entry[0].resource.name: invalid type"));
+/// assert!(err.is_syntax());
+/// assert_eq!(err.path(), "entry[0].resource.name[0]");
+/// let err = fhir_c4bb::from_str::<fhir_c4bb::Patient>(r#"{"resourceType":"Coverage"}"#).unwrap_err();
+/// assert!(err.to_string().contains(r#"expected "Patient""#));
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub struct ParseError {
     path: String,
+    budget: bool,
     #[source]
     source: serde_json::Error,
 }
 
 impl ParseError {
     pub(crate) fn new(path: String, source: serde_json::Error) -> Self {
-        ParseError { path, source }
+        ParseError {
+            path,
+            budget: false,
+            source,
+        }
+    }
+
+    pub(crate) fn budget(mut self) -> Self {
+        self.budget = true;
+        self
+    }
+
+    /// Whether the body would have cost more memory than the parse's budget (see
+    /// [`crate::from_slice`]): an input built to exhaust memory, such as millions of
+    /// empty array elements, rather than a real payer page.
+    ///
+    /// ```
+    /// let body = format!(r#"{{"resourceType":"Bundle","entry":[{}{{}}]}}"#, "{},".repeat(3_000_000));
+    /// let err = fhir_c4bb::from_str::<fhir_c4bb::Bundle>(&body).unwrap_err();
+    /// assert!(err.is_memory_budget());
+    /// assert!(err.to_string().contains("memory budget exceeded"));
+    /// ```
+    pub fn is_memory_budget(&self) -> bool {
+        self.budget
     }
 
     /// The JSON path of the value that failed (`.` for the document itself).

@@ -74,13 +74,28 @@
 //! even with required elements missing, unknown codes, empty strings, dates of any
 //! precision or no date at all (kept, reported by `validate()`), codings without a code,
 //! references with only an identifier or display, and `resourceType` anywhere in the
-//! object. A value of the wrong JSON type is an error naming its JSON path:
+//! object. A value of the wrong JSON shape, in any field of any type (a 0..1 element sent
+//! as an array, a 0..* element as one object, a number as a string or the reverse,
+//! `null`), leaves that field unset and is kept as sent in the element's `extra` (so it
+//! round-trips); `validate()` reports it with its JSON path. Only text that is not JSON,
+//! or a document of the wrong type at the top, is a [`ParseError`], naming its JSON path.
 //!
 //! ```
-//! let err = fhir_c4bb::from_str::<fhir_c4bb::Resource>(r#"{"resourceType":"Bundle","entry":[
-//!     {"resource":{"resourceType":"ExplanationOfBenefit","item":[{"adjudication":"paid"}]}}]}"#)
+//! use fhir_c4bb::validate::IssueKind;
+//! let text = r#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"ExplanationOfBenefit","item":[{"adjudication":"paid"}],"billablePeriod":[{"start":"2024-01-01"}]}}]}"#;
+//! let page: fhir_c4bb::Resource = fhir_c4bb::from_str(text)?;
+//! assert_eq!(serde_json::to_string(&page).unwrap(), text); // kept members come last
+//! let wrong: Vec<String> = page.validate().into_iter()
+//!     .filter(|i| i.kind == IssueKind::WrongJsonType).map(|i| i.to_string()).collect();
+//! assert_eq!(wrong, [
+//!     "entry[0].resource.billablePeriod: expected object, found array; kept as sent in `extra`",
+//!     "entry[0].resource.item[0].adjudication: expected array, found string; kept as sent in `extra`",
+//! ]);
+//!
+//! let err = fhir_c4bb::from_str::<fhir_c4bb::Resource>(r#"{"resourceType":"Bundle","entry":[}"#)
 //!     .unwrap_err();
-//! assert_eq!(err.path(), "entry[0].resource.item[0].adjudication");
+//! assert!(err.is_syntax());
+//! # Ok::<(), fhir_c4bb::ParseError>(())
 //! ```
 //!
 //! # Claims and money
@@ -184,6 +199,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod budget;
 mod bundle;
 mod coverage;
 pub mod datatypes;
@@ -242,6 +258,13 @@ pub fn from_str<'a, T: serde::Deserialize<'a>>(s: &'a str) -> Result<T, ParseErr
 
 /// Parses JSON bytes into a model type; see [`from_str`].
 ///
+/// The parse has a memory budget: the typed tree may cost at most about 12 bytes per
+/// input byte plus 64 MiB (sizes of the vector slots and boxes it allocates, text aside),
+/// so that no body, whatever its shape, grows the parse's peak memory by more than 16
+/// bytes per body byte + 64 MiB. Past it the parse stops with an error for which
+/// [`ParseError::is_memory_budget`] is true. Real payer pages use a small fraction of it.
+/// (Calling `serde_json` directly on these types parses without a budget.)
+///
 /// ```
 /// let body: &[u8] = br#"{"resourceType":"Bundle","type":"searchset","total":0}"#;
 /// let b: fhir_c4bb::Bundle = fhir_c4bb::from_slice(body)?;
@@ -251,9 +274,16 @@ pub fn from_str<'a, T: serde::Deserialize<'a>>(s: &'a str) -> Result<T, ParseErr
 pub fn from_slice<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ParseError> {
     // The fast path runs without path tracking; only a failing input is read a second time
     // to find where it failed, so well-formed data pays nothing for good error messages.
+    let scope = budget::Scope::enter(bytes.len());
     match serde_json::from_slice(bytes) {
         Ok(v) => Ok(v),
-        Err(first) => Err(locate::<T>(bytes, first)),
+        // Out of budget: reading it again to find a path would only spend it again.
+        Err(first) if scope.exceeded() => Err(ParseError::new(".".to_owned(), first).budget()),
+        Err(first) => {
+            drop(scope);
+            let _again = budget::Scope::enter(bytes.len());
+            Err(locate::<T>(bytes, first))
+        }
     }
 }
 

@@ -117,11 +117,20 @@ macro_rules! fhir_struct {
                             }
                             __Field::__Unknown(k) => {
                                 let v: Box<::serde_json::value::RawValue> = map.next_value()?;
-                                out.extra.push(k, v);
+                                out.extra.keep(k, v)?;
                             }
                         }
                     }
                     Ok(())
+                }
+
+                fn walk_fields(
+                    &self,
+                    path: &str,
+                    out: &mut Vec<$crate::validate::ValidationIssue>,
+                ) {
+                    self.extra.report(path, out);
+                    $( Slot::walk(&self.$field, $key, path, out); )*
                 }
             }
 
@@ -175,24 +184,54 @@ macro_rules! fhir_choice {
 
             impl $crate::element::Element for $name {
                 const IS_CHOICE: bool = true;
+                const SHAPE: $crate::element::Shape = $crate::element::Shape::Any;
                 fn match_choice(key: &str) -> Option<u8> {
                     __KEYS.iter().position(|k| *k == key).and_then(|i| u8::try_from(i).ok())
                 }
                 fn key_for(tag: u8, name: &'static str) -> &'static str {
                     __KEYS.get(usize::from(tag)).copied().unwrap_or(name)
                 }
+                fn shape_for(tag: u8) -> $crate::element::Shape {
+                    match __KEYS.get(usize::from(tag)).copied() {
+                        $( Some($key) => <$ty as $crate::element::Element>::SHAPE, )*
+                        _ => $crate::element::Shape::Any,
+                    }
+                }
+                fn deserialize_got<'de, D: ::serde::Deserializer<'de>>(
+                    _d: D,
+                ) -> Result<$crate::element::Got<Self>, D::Error> {
+                    // Only fields read a choice, by the key that names the variant.
+                    Err(<D::Error as ::serde::de::Error>::custom(concat!(
+                        stringify!($name), " is read by its member name"
+                    )))
+                }
                 fn read_value<'de, A: ::serde::de::MapAccess<'de>>(
                     tag: u8,
                     map: &mut A,
-                ) -> Result<Option<Self>, A::Error> {
+                ) -> Result<$crate::element::Got<Self>, A::Error> {
                     match __KEYS.get(usize::from(tag)).copied() {
                         $(
-                            Some($key) => Ok(map
-                                .next_value::<$crate::element::Nullable<$ty>>()?
-                                .0
-                                .map($name::$variant)),
+                            Some($key) => Ok(
+                                <$ty as $crate::element::Element>::read_value(0, map)?
+                                    .map_value($name::$variant)
+                            ),
                         )*
                         _ => Err(<A::Error as ::serde::de::Error>::custom("unknown choice variant")),
+                    }
+                }
+                fn walk(&self, path: &str, out: &mut Vec<$crate::validate::ValidationIssue>) {
+                    match self {
+                        $( $name::$variant(v) => $crate::element::Element::walk(v, path, out), )*
+                    }
+                }
+                fn walk_at(
+                    &self,
+                    _name: &str,
+                    path: &str,
+                    out: &mut Vec<$crate::validate::ValidationIssue>,
+                ) {
+                    match self {
+                        $( $name::$variant(v) => $crate::element::Element::walk_at(v, $key, path, out), )*
                     }
                 }
                 fn write_entry<M: ::serde::ser::SerializeMap>(

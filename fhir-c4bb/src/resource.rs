@@ -8,7 +8,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::element::{Extra, Fill};
+use crate::element::{AnyShape, Extra, Fill, Got, StrAccept};
 use crate::{
     Bundle, Coverage, ExplanationOfBenefit, OperationOutcome, Organization, Patient, Practitioner,
 };
@@ -277,10 +277,24 @@ impl<'de> Visitor<'de> for ResourceVisitor {
         // Fast path: `resourceType` comes first, so the typed visitor takes over the live
         // map. Otherwise the members before it are kept raw and replayed in front.
         let mut before: Vec<(String, Box<RawValue>)> = Vec::new();
+        // A `resourceType` that is no string leaves the object an untyped resource.
+        let mut untyped = false;
         loop {
             match map.next_key_seed(FirstKeySeed)? {
-                Some(FirstKey::ResourceType) => {
-                    let rt: String = map.next_value()?;
+                Some(FirstKey::ResourceType) if !untyped => {
+                    let rt = match map.next_value_seed(AnyShape(StrAccept))? {
+                        Got::Value(rt) => rt,
+                        Got::Null => {
+                            untyped = true;
+                            before.push(("resourceType".to_owned(), RawValue::NULL.to_owned()));
+                            continue;
+                        }
+                        Got::Mismatch(raw) => {
+                            untyped = true;
+                            before.push(("resourceType".to_owned(), raw));
+                            continue;
+                        }
+                    };
                     return if before.is_empty() {
                         dispatch(rt, map)
                     } else {
@@ -295,8 +309,14 @@ impl<'de> Visitor<'de> for ResourceVisitor {
                         )
                     };
                 }
+                Some(FirstKey::ResourceType) => {
+                    let v: Box<RawValue> = map.next_value()?;
+                    crate::budget::reserve_one(&mut before).map_err(de::Error::custom)?;
+                    before.push(("resourceType".to_owned(), v));
+                }
                 Some(FirstKey::Other(k)) => {
                     let v: Box<RawValue> = map.next_value()?;
+                    crate::budget::reserve_one(&mut before).map_err(de::Error::custom)?;
                     before.push((k, v));
                 }
                 None => return Ok(Resource::Other(Box::new(OtherResource::new(None, before)))),
@@ -308,6 +328,7 @@ impl<'de> Visitor<'de> for ResourceVisitor {
 fn dispatch<'de, A: MapAccess<'de>>(rt: String, map: A) -> Result<Resource, A::Error> {
     /// Fills a boxed default in place: a big resource is never built on the stack and moved.
     fn boxed<'de, T: Fill + Default, A: MapAccess<'de>>(map: A) -> Result<Box<T>, A::Error> {
+        crate::budget::charge_box::<T>().map_err(de::Error::custom)?;
         let mut b = Box::<T>::default();
         b.fill(map)?;
         Ok(b)
@@ -330,6 +351,7 @@ fn collect_rest<'de, A: MapAccess<'de>>(
     let mut out = Vec::new();
     while let Some(k) = map.next_key::<String>()? {
         let v: Box<RawValue> = map.next_value()?;
+        crate::budget::reserve_one(&mut out).map_err(de::Error::custom)?;
         out.push((k, v));
     }
     Ok(out)
@@ -428,4 +450,49 @@ impl<'de> Deserialize<'de> for Resource {
     }
 }
 
-crate::element::leaf_element!(Resource);
+/// A resource as a field value (`contained`, `entry.resource`): any JSON that is no object
+/// is a mismatch, kept as sent.
+struct ResourceAccept;
+
+impl<'de> crate::element::Accept<'de> for ResourceAccept {
+    type Out = Resource;
+    fn map<A: MapAccess<'de>>(self, map: A) -> Result<crate::element::Got<Resource>, A::Error> {
+        ResourceVisitor
+            .visit_map(map)
+            .map(crate::element::Got::Value)
+    }
+}
+
+fn read_resource<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<crate::element::Got<Resource>, D::Error> {
+    crate::element::AnyShape(ResourceAccept).deserialize(d)
+}
+
+impl crate::element::Element for Resource {
+    const SHAPE: crate::element::Shape = crate::element::Shape::Object;
+    fn deserialize_got<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<crate::element::Got<Self>, D::Error> {
+        read_resource(d)
+    }
+    fn write_entry<M: SerializeMap>(
+        &self,
+        name: &'static str,
+        map: &mut M,
+    ) -> Result<(), M::Error> {
+        map.serialize_entry(name, self)
+    }
+    fn walk(&self, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
+        match self {
+            Resource::Patient(r) => r.walk_fields(path, out),
+            Resource::Coverage(r) => r.walk_fields(path, out),
+            Resource::ExplanationOfBenefit(r) => r.walk_fields(path, out),
+            Resource::Organization(r) => r.walk_fields(path, out),
+            Resource::Practitioner(r) => r.walk_fields(path, out),
+            Resource::OperationOutcome(r) => r.walk_fields(path, out),
+            Resource::Bundle(r) => r.walk_fields(path, out),
+            Resource::Other(_) => {}
+        }
+    }
+}

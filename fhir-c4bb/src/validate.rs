@@ -27,6 +27,10 @@ pub enum IssueKind {
     Invalid,
     /// The element must not be present in this profile (amounts in a non-financial EOB).
     NotAllowed,
+    /// The JSON value has the wrong shape for the element (an array where one object
+    /// belongs, a number where a string belongs, `null`...). Parsing kept it as sent in
+    /// the `extra` of the element that holds it; the typed field is unset.
+    WrongJsonType,
 }
 
 /// One finding of `validate()`.
@@ -42,6 +46,14 @@ pub struct ValidationIssue {
 }
 
 impl ValidationIssue {
+    pub(crate) fn mismatch(path: String, message: String) -> Self {
+        ValidationIssue {
+            path,
+            kind: IssueKind::WrongJsonType,
+            message,
+        }
+    }
+
     /// Whether the resource does not conform (anything but a missing must-support).
     pub fn is_error(&self) -> bool {
         self.kind != IssueKind::MissingMustSupport
@@ -209,6 +221,7 @@ impl Patient {
     pub fn validate(&self) -> Vec<crate::validate::ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -239,6 +252,7 @@ impl Coverage {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -278,6 +292,7 @@ impl Organization {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -295,6 +310,7 @@ impl Practitioner {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -312,6 +328,7 @@ impl OperationOutcome {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -330,6 +347,7 @@ impl Bundle {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -354,6 +372,7 @@ impl Resource {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 
@@ -388,6 +407,7 @@ impl ExplanationOfBenefit {
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
         self.validate_into(&mut out, "");
+        crate::element::Element::walk(self, "", &mut out);
         out
     }
 

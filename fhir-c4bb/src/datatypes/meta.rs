@@ -120,4 +120,18 @@ impl<'de> Deserialize<'de> for Xhtml {
     }
 }
 
-crate::element::leaf_element!(Xhtml);
+/// A JSON string, kept raw; any other shape is a mismatch.
+fn read_xhtml<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<crate::element::Got<Xhtml>, D::Error> {
+    Ok(crate::element::read_raw(d, |raw| {
+        Ok(if raw.get().starts_with('"') {
+            crate::element::Got::Value(raw)
+        } else {
+            crate::element::Got::Mismatch(raw)
+        })
+    })?
+    .map_value(Xhtml))
+}
+
+crate::element::leaf_element!(Xhtml, String, read_xhtml);

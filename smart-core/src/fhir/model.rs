@@ -208,3 +208,46 @@ pub(crate) fn outcome_issues(body: &[u8]) -> Option<Vec<OutcomeIssue>> {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    fn url() -> Url {
+        Url::parse("https://payer.example/fhir/ExplanationOfBenefit?patient=1").unwrap()
+    }
+
+    /// A 6 MB page of two million `{}` entries (a 32 KB gzip) is a decode error on the page
+    /// path, found within fhir-c4bb's memory budget, not gigabytes of empty entries.
+    #[tokio::test]
+    async fn a_page_built_to_exhaust_memory_is_a_decode_error() {
+        let mut body = String::from(r#"{"resourceType":"Bundle","type":"searchset","entry":["#);
+        body.push_str(&"{},".repeat(2_000_000));
+        body.push_str("{}]}");
+        let err = decode_page_off_worker::<ExplanationOfBenefit>(body.into_bytes(), url())
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        match err {
+            Error::Decode { message, .. } => {
+                assert!(message.contains("memory budget exceeded"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A match whose 0..1 element came as an array is delivered, its value kept as sent.
+    #[test]
+    fn a_page_with_a_mismatched_element_still_delivers_the_match() {
+        let body = br#"{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"ExplanationOfBenefit","id":"e1","billablePeriod":[{"start":"2024-01-01"}]}}]}"#;
+        let page = decode_page::<ExplanationOfBenefit>(body, &url()).unwrap();
+        let Some(SearchItem::Match(eob)) = page.items.front() else {
+            panic!("no match");
+        };
+        assert_eq!(eob.id.as_deref(), Some("e1"));
+        assert!(eob.billable_period.is_none());
+        assert!(eob.extra.get("billablePeriod").is_some());
+    }
+}
