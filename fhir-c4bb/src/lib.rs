@@ -201,6 +201,7 @@
 
 mod budget;
 mod bundle;
+pub mod clinical;
 mod coverage;
 pub mod datatypes;
 mod datetime;
@@ -216,6 +217,7 @@ mod patient;
 mod practitioner;
 pub mod prior_auth;
 pub mod profile;
+mod registry;
 mod resource;
 pub mod validate;
 
