@@ -202,6 +202,7 @@
 mod budget;
 mod bundle;
 mod capability_statement;
+pub mod clinical;
 mod coverage;
 pub mod datatypes;
 mod datetime;
@@ -217,6 +218,7 @@ mod patient;
 mod practitioner;
 pub mod prior_auth;
 pub mod profile;
+mod registry;
 mod resource;
 pub mod validate;
 
