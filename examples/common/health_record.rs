@@ -158,7 +158,7 @@ impl HealthRecord {
             }
         }
         // Most recent first (ISO dates sort as text).
-        observations.sort_by(|a, b| date_of(b).cmp(&date_of(a)));
+        observations.sort_by_key(|o| std::cmp::Reverse(date_of(o)));
         for o in &observations {
             let line = observation_line(o);
             if o.is_laboratory() && record.labs.len() < RECENT {
