@@ -14,12 +14,16 @@
 //! first program (a complete one to copy, against the same simulator), and with a payer's credentials
 //! `cargo run --example connect -- --payer aetna-sandbox`.
 
+#[path = "common/health_record.rs"]
+mod health_record;
+
 use std::collections::{BTreeSet, HashMap};
 use std::error::Error as StdError;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use health_record::HealthRecord;
 use patient_access::Url;
 use patient_access::fhir::money::{ClaimRow, ClaimsTable};
 use patient_access::fhir::prior_auth::PriorAuthorization;
@@ -156,6 +160,11 @@ async fn run() -> Result<(), Box<dyn StdError>> {
             .filter_map(ExplanationOfBenefit::prior_authorization),
     );
 
+    // 7. Clinical data (US Core), by type name: the types this payer lists, typed by fhir-c4bb.
+    let record = HealthRecord::read(&fhir).await?;
+    println!();
+    print_health_record(&record);
+
     println!();
     println!("Done in {:.2} s. Next:", started.elapsed().as_secs_f64());
     for (what, how) in NEXT {
@@ -183,6 +192,23 @@ const NEXT: &[(&str, &str)] = &[
         "cargo run --example connect -- --list-payers",
     ),
 ];
+
+/// A short clinical summary: a count and the first few lines of each list.
+fn print_health_record(record: &HealthRecord) {
+    println!("Health record");
+    for (title, lines) in record.sections() {
+        println!("  {title} ({})", lines.len());
+        for line in lines.iter().take(3) {
+            println!("    {:<44} {:<22} {}", line.text, line.detail, line.date);
+        }
+    }
+    if !record.unavailable.is_empty() {
+        println!(
+            "  Not served by this payer: {}",
+            record.unavailable.join(", ")
+        );
+    }
+}
 
 fn step(name: &str, detail: impl std::fmt::Display) {
     println!("  {name:<14} {detail}");

@@ -1041,6 +1041,7 @@ async fn simulate_runs_the_whole_flow_against_an_in_process_simulator() {
             "{id}"
         );
         assert!(!output.all().contains("not-this-one"));
+        assert_clinical_export(&out, member, id);
         // The tokens were for a simulator that is gone: their file went with it.
         let saved = output
             .stderr
@@ -1050,4 +1051,176 @@ async fn simulate_runs_the_whole_flow_against_an_in_process_simulator() {
             .unwrap();
         assert!(!Path::new(saved).exists(), "{saved} left behind");
     }
+}
+
+/// Every scalar of a JSON text with its path, as the exact bytes it was written with (`1.50` stays `1.50`),
+/// whatever the member order; array items keep their index.
+fn lexemes(raw: &str, path: &str, out: &mut Vec<(String, String)>) {
+    use serde_json::value::RawValue;
+    let text = raw.trim();
+    if text.starts_with('{') {
+        let map: std::collections::BTreeMap<String, Box<RawValue>> =
+            serde_json::from_str(text).unwrap();
+        for (k, v) in map {
+            lexemes(v.get(), &format!("{path}.{k}"), out);
+        }
+    } else if text.starts_with('[') {
+        let items: Vec<Box<RawValue>> = serde_json::from_str(text).unwrap();
+        for (i, v) in items.iter().enumerate() {
+            lexemes(v.get(), &format!("{path}[{i}]"), out);
+        }
+    } else {
+        out.push((path.to_owned(), text.to_owned()));
+    }
+}
+
+/// The clinical types the payer's module lists were exported, one file each with every record the simulator
+/// serves, and each line holds the US Core example it came from value for value, lexeme for lexeme (the
+/// member's id in place of `Patient/example`), on one line.
+fn assert_clinical_export(out: &Path, member: &payer_quirks::simulator::Member, id: &str) {
+    assert!(
+        member.clinical.contains_key("Observation"),
+        "{id} serves clinical records"
+    );
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("payer-quirks/fixtures/us-core");
+    let mut originals = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let key = format!(
+                "{}/{}",
+                v["resourceType"].as_str().unwrap(),
+                v["id"].as_str().unwrap()
+            );
+            originals.insert(key, text);
+        }
+    }
+    let member_ref = format!("\"Patient/{}\"", member.patient_id);
+    for (ty, served) in &member.clinical {
+        let text = std::fs::read_to_string(out.join(format!("{ty}.ndjson"))).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut got_ids: Vec<String> = Vec::new();
+        for line in &lines {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let rid = v["id"].as_str().unwrap().to_owned();
+            let original = &originals[&format!("{ty}/{rid}")];
+            let mut want = Vec::new();
+            lexemes(original, "", &mut want);
+            for (_, lexeme) in &mut want {
+                if lexeme == "\"Patient/example\"" {
+                    lexeme.clone_from(&member_ref);
+                }
+            }
+            let mut got = Vec::new();
+            lexemes(line, "", &mut got);
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{id}: {ty}/{rid} is what the payer sent");
+            got_ids.push(rid);
+        }
+        let mut want_ids = served.clone();
+        want_ids.sort();
+        got_ids.sort();
+        assert_eq!(got_ids, want_ids, "{id}: {ty}");
+    }
+}
+
+/// A clinical type the payer lists is searched by name for the member, and its lines keep what the payer sent
+/// exactly: `1.50` and `1e2` as written (not `1.5` and `100.0`), a primitive extension, an unknown member, each
+/// resource on one line although the page was pretty-printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clinical_lines_keep_the_payers_decimals_and_members_exactly_on_one_line() {
+    use wiremock::matchers::{path, query_param};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = wiremock::MockServer::start().await;
+    let dir = TempDir::new("connect-exact");
+    let (out, tokens) = (dir.path().join("export"), dir.path().join("tokens.json"));
+    let base = format!("{}/fhir", server.uri());
+    let set = smart_core::TokenSet::bearer(
+        smart_core::SecretString::from("exact-test-access-token"),
+        Some(std::time::Duration::from_secs(3600)),
+    )
+    .with_patient("pat-1");
+    let key = format!("standard {base} {CLIENT_ID}");
+    let file = serde_json::json!({"entries": {key: {"version": 1, "tokens": set}}});
+    std::fs::write(&tokens, file.to_string()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let fhir = |body: &str| {
+        ResponseTemplate::new(200).set_body_raw(body.to_owned(), "application/fhir+json")
+    };
+    let empty = r#"{"resourceType":"Bundle","type":"searchset"}"#;
+    let metadata = r#"{"resourceType":"CapabilityStatement","rest":[{"mode":"server","resource":[
+        {"type":"Patient","interaction":[{"code":"read"}]},
+        {"type":"Observation","interaction":[{"code":"search-type"}]}]}]}"#;
+    Mock::given(path("/fhir/metadata"))
+        .respond_with(fhir(metadata))
+        .mount(&server)
+        .await;
+    Mock::given(path("/fhir/Patient/pat-1"))
+        .respond_with(fhir(r#"{"resourceType":"Patient","id":"pat-1"}"#))
+        .mount(&server)
+        .await;
+    for ty in ["Coverage", "ExplanationOfBenefit"] {
+        Mock::given(path(format!("/fhir/{ty}")))
+            .respond_with(fhir(empty))
+            .mount(&server)
+            .await;
+    }
+    let observation = r#"{
+      "resourceType" : "Observation",
+      "id" : "lab-1",
+      "status" : "final",
+      "code" : { "text" : "Potassium" },
+      "subject" : { "reference" : "Patient/pat-1" },
+      "valueQuantity" : { "value" : 1.50, "unit" : "mmol/L" },
+      "referenceRange" : [ { "high" : { "value" : 1e2 } } ],
+      "_status" : { "extension" : [ { "url" : "http://example.org/x", "valueString" : "a b" } ] },
+      "vendorNote" : "kept"
+    }"#;
+    let page = format!(
+        "{{\n  \"resourceType\": \"Bundle\",\n  \"type\": \"searchset\",\n  \"entry\": [ {{ \"resource\": {observation} }} ]\n}}"
+    );
+    Mock::given(path("/fhir/Observation"))
+        .and(query_param("patient", "pat-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page, "application/fhir+json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let args = [
+        "--fhir-base",
+        &base,
+        "--client-id",
+        CLIENT_ID,
+        "--out",
+        out.to_str().unwrap(),
+        "--tokens",
+        tokens.to_str().unwrap(),
+        "--no-browser",
+    ];
+    let run = examples_support::run("connect", &args, &[]).await;
+    run.assert_success();
+    let text = std::fs::read_to_string(out.join("Observation.ndjson")).unwrap();
+    assert_eq!(text.lines().count(), 1, "one resource, one line: {text}");
+    let line = text.lines().next().unwrap();
+    let mut got = Vec::new();
+    lexemes(line, "", &mut got);
+    let mut want = Vec::new();
+    lexemes(observation, "", &mut want);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(
+        line.contains("\"value\":1.50") && line.contains("\"value\":1e2"),
+        "{line}"
+    );
+    assert!(
+        line.contains("\"valueString\":\"a b\""),
+        "spaces inside strings kept: {line}"
+    );
 }

@@ -219,3 +219,44 @@ async fn the_web_app_keeps_its_database_where_it_is_started_and_logs_plain_text_
     assert_eq!(kept_in.trim_end_matches('.'), elsewhere.to_str().unwrap());
     assert!(elsewhere.is_file());
 }
+
+/// The quickstart's clinical summary counts exactly what the simulated Aetna serves of each kind, shows a lab
+/// with its unit and the blood pressure's two parts, and names the type Aetna does not list.
+#[tokio::test]
+async fn quickstart_prints_a_clinical_summary_with_units() {
+    let sim = payer_quirks::aetna::simulator::start(SimOptions::default())
+        .await
+        .unwrap();
+    let clinical = &sim.member().clinical;
+    let output = examples_support::run("quickstart", &[], &[]).await;
+    output.assert_success();
+    let stdout = &output.stdout;
+    let record = stdout
+        .split("Health record")
+        .nth(1)
+        .expect("a Health record section");
+    for (title, ty) in [
+        ("Conditions", "Condition"),
+        ("Medications", "MedicationRequest"),
+        ("Immunizations", "Immunization"),
+    ] {
+        let n = clinical.get(ty).map_or(0, Vec::len);
+        assert!(n > 0, "{ty} served");
+        assert!(record.contains(&format!("{title} ({n})")), "{record}");
+    }
+    assert!(
+        record.contains("Hemoglobin") && record.contains("g/dL"),
+        "{record}"
+    );
+    assert!(record.contains("mmHg / "), "systolic / diastolic: {record}");
+    // A medication given by reference (Medication/uscore-med2) is named by the reference.
+    assert!(
+        record.contains("Nizatidine 15 MG/ML Oral Solution [Axid]"),
+        "{record}"
+    );
+    assert!(!payer_quirks::aetna::RESOURCES.contains(&"AllergyIntolerance"));
+    assert!(
+        record.contains("Not served by this payer: AllergyIntolerance"),
+        "{record}"
+    );
+}

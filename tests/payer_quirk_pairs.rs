@@ -829,6 +829,66 @@ async fn elevance_wants_accept_application_json_fhir() {
     fhir(sim.adapter(), tokens).patient().await.unwrap();
 }
 
+/// The Accept quirk applies to searches by name too: a clinical search with `application/fhir+json` is
+/// refused with 406 before anything arrives; Elevance's adapter reads every Condition, page by page.
+#[tokio::test]
+async fn elevance_clinical_searches_by_name_want_accept_application_json_fhir_too() {
+    use smart_core::fhir::SearchParams;
+    let sim = payer_quirks::elevance::simulator::start(SimOptions::default())
+        .await
+        .unwrap();
+    let (_, tokens) = connect(&sim, sim.adapter()).await;
+    let mut blind = sim.profile();
+    blind.fhir_accept = "application/fhir+json".into();
+    let err = fhir(Arc::new(blind), tokens.clone())
+        .search_type("Condition", SearchParams::new())
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("406"), "{err}");
+    assert!(hint(&err).contains("application/json+fhir"), "{err:?}");
+    let conditions = fhir(sim.adapter(), tokens)
+        .search_type("Condition", SearchParams::new().count(2))
+        .collect_all()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = conditions.matches.iter().filter_map(|r| r.id()).collect();
+    assert_eq!(ids, sim.member().clinical["Condition"]);
+    assert!(ids.len() > 2, "more than one page");
+}
+
+/// Aetna's gateway limits every search, clinical ones included: a burst of searches by name without retries
+/// fails with the 429; Aetna's adapter rides it out and reads every Observation.
+#[tokio::test]
+async fn aetna_rate_limit_applies_to_clinical_searches_and_the_adapter_rides_it_out() {
+    use smart_core::fhir::SearchParams;
+    let sim = aetna(SimOptions::default().rate_limit(2, Duration::from_millis(800))).await;
+    let (_, tokens) = connect(&sim, sim.adapter()).await;
+    let mut blind = sim.profile();
+    let mut no_retry = RatePolicy::default();
+    no_retry.max_attempts = 1;
+    blind.rate_policy = no_retry;
+    let err = fhir(Arc::new(blind), tokens.clone())
+        .search_type("Observation", SearchParams::new().count(2))
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert!(hint(&err).contains("per IP"), "{err:?}");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let limited_before = sim.counts().rate_limited;
+    let observations = fhir(sim.adapter(), tokens)
+        .search_type("Observation", SearchParams::new().count(2))
+        .collect_all()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = observations.matches.iter().filter_map(|r| r.id()).collect();
+    assert_eq!(ids, sim.member().clinical["Observation"]);
+    assert!(
+        sim.counts().rate_limited > limited_before,
+        "retried through the limit"
+    );
+}
+
 #[tokio::test]
 async fn elevance_serves_each_member_at_their_brands_base_only() {
     use payer_quirks::elevance::{Brand, simulator};

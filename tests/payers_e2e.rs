@@ -503,3 +503,102 @@ async fn blue_button_serves_no_prior_authorizations() {
     // It still read the whole claims history to find that out (no server-side filter for `use`).
     assert_eq!(eob_page_requests(&sim), sim.member().eob_pages(None));
 }
+
+/// Every payer whose module lists US Core types serves the member's clinical records: the CapabilityStatement
+/// (fetched without the token) lists them as searchable, `search_type` reads every record of each type across
+/// pages (3 a page, through each payer's paging style, Accept header and parameter rules), `read_type` reads
+/// one back, and a record's referenced Medication resolves. Blue Button (claims only) serves none.
+#[tokio::test]
+async fn clinical_records_at_every_payer_that_lists_them_by_name_across_pages() {
+    use smart_core::fhir::SearchParams;
+    let sims = [
+        payer_quirks::aetna::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::cigna::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::unitedhealthcare::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::humana::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::elevance::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+        payer_quirks::bluebutton::simulator::start(SimOptions::default())
+            .await
+            .unwrap(),
+    ];
+    let listed: [&[&str]; 6] = [
+        payer_quirks::aetna::RESOURCES,
+        payer_quirks::cigna::RESOURCES,
+        payer_quirks::unitedhealthcare::RESOURCES,
+        payer_quirks::humana::RESOURCES,
+        payer_quirks::elevance::RESOURCES,
+        payer_quirks::bluebutton::RESOURCES,
+    ];
+    for (sim, listed) in sims.iter().zip(listed) {
+        let name = sim.profile().id;
+        let clinical = &sim.member().clinical;
+        let (_client, tokens) = connect(sim, sim.adapter()).await;
+        let fhir = fhir(sim.adapter(), tokens);
+        let capabilities = fhir.capabilities().await.unwrap();
+        let searchable: Vec<&str> = capabilities.searchable_types().collect();
+        for ty in listed {
+            assert!(searchable.contains(ty), "{name}: {ty} not in metadata");
+        }
+        if name.starts_with("bluebutton") {
+            assert!(clinical.is_empty(), "Blue Button is claims only");
+            let found = fhir
+                .search_type("Condition", SearchParams::new())
+                .collect_all()
+                .await
+                .unwrap();
+            assert!(found.matches.is_empty());
+            continue;
+        }
+        // Every US Core type the module lists and the fixtures cover is served.
+        for ty in ["Condition", "Observation", "Immunization", "Procedure"] {
+            assert!(
+                listed.contains(&ty) && clinical.contains_key(ty),
+                "{name}: {ty}"
+            );
+        }
+        for (ty, ids) in clinical {
+            assert!(
+                listed.contains(&ty.as_str()),
+                "{name}: {ty} served unlisted"
+            );
+            let results = fhir
+                .search_type(ty, SearchParams::new().count(3))
+                .collect_all()
+                .await
+                .unwrap_or_else(|e| panic!("{name} {ty}: {e}"));
+            let got: Vec<&str> = results.matches.iter().filter_map(|r| r.id()).collect();
+            assert_eq!(got, *ids, "{name} {ty}");
+            assert!(results.matches.iter().all(|r| r.resource_type() == ty));
+            let one = fhir.read_type(ty, &ids[0]).await.unwrap();
+            assert_eq!(one.id(), Some(ids[0].as_str()), "{name} {ty}");
+            let text = serde_json::to_string(&one).unwrap();
+            assert!(
+                !text.contains("\"Patient/example\""),
+                "{name} {ty}: the records are the member's"
+            );
+        }
+        let pages = sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/Observation") && r.status == 200)
+            .count();
+        assert!(
+            pages >= clinical["Observation"].len().div_ceil(3),
+            "{name}: {pages} Observation pages"
+        );
+        if clinical.contains_key("MedicationRequest") {
+            let medication = fhir.read_type("Medication", "uscore-med2").await.unwrap();
+            assert_eq!(medication.resource_type(), "Medication");
+        }
+    }
+}

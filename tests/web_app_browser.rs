@@ -213,6 +213,8 @@ struct Served {
     table: ClaimsTable,
     /// `(id, authorization number, status slug, status label)` of every prior authorization served.
     prior_auths: Vec<(String, String, String, String)>,
+    /// Every Observation served, typed.
+    observations: Vec<patient_access::fhir::clinical::Observation>,
 }
 
 async fn served(sim: &Simulator) -> Served {
@@ -239,7 +241,20 @@ async fn served(sim: &Simulator) -> Served {
         .await
         .unwrap()
         .matches;
+    let observations = fhir
+        .search_type(
+            "Observation",
+            patient_access::smart::fhir::SearchParams::new(),
+        )
+        .collect_all()
+        .await
+        .unwrap()
+        .matches
+        .into_iter()
+        .filter_map(|r| r.into_observation().ok())
+        .collect();
     let served = Served {
+        observations,
         ids: eobs
             .iter()
             .filter(|e| !e.is_prior_authorization())
@@ -531,6 +546,93 @@ async fn assert_prior_auths_page(c: &Client, key: &str, served: &Served) {
     );
 }
 
+/// From the claims page, the health record: each list has one row per record the payer serves (the most recent
+/// labs and vitals, up to the page's limit), a lab shows its value with its unit, the blood pressure both
+/// parts, and the types the payer does not list are named.
+async fn assert_health_record_page(c: &Client, f: &Fixture, key: &str, served: &Served) {
+    c.goto(f.url(&format!("/claims/{key}")).as_str())
+        .await
+        .unwrap();
+    find(c, "a[data-health-record-link]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(c, "[data-section='conditions']").await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        format!("/health-record/{key}")
+    );
+    let rows = c
+        .execute(
+            "const out = {}; for (const el of document.querySelectorAll('[data-section]')) { \
+             out[el.dataset.section] = Array.from(el.querySelectorAll('tr[data-row]')).map(tr => \
+             [tr.querySelector('[data-text]').textContent.trim(), tr.querySelector('[data-detail]').textContent.trim()]); } \
+             return out;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let clinical = &f.sim(key).member().clinical;
+    let count = |ty: &str| clinical.get(ty).map_or(0, Vec::len);
+    for (section, ty) in [
+        ("conditions", "Condition"),
+        ("medications", "MedicationRequest"),
+        ("immunizations", "Immunization"),
+        ("allergies", "AllergyIntolerance"),
+    ] {
+        assert_eq!(
+            rows[section].as_array().unwrap().len(),
+            count(ty),
+            "{key}: {section}"
+        );
+    }
+    assert!(count("Condition") > 0 && count("Immunization") > 0, "{key}");
+    let labs: Vec<_> = served
+        .observations
+        .iter()
+        .filter(|o| o.is_laboratory())
+        .collect();
+    let vitals = served
+        .observations
+        .iter()
+        .filter(|o| o.is_vital_sign())
+        .count();
+    assert_eq!(
+        rows["recent-labs"].as_array().unwrap().len(),
+        labs.len().min(8),
+        "{key}"
+    );
+    assert_eq!(
+        rows["recent-vital-signs"].as_array().unwrap().len(),
+        vitals.min(8),
+        "{key}"
+    );
+    // A lab as the SDK's helpers show it: the concept's text and the value with its unit.
+    let hemoglobin = labs
+        .iter()
+        .find(|o| o.code.as_ref().and_then(|c| c.display_text()) == Some("Hemoglobin"))
+        .expect("the served labs include a hemoglobin");
+    let want = serde_json::json!(["Hemoglobin", hemoglobin.value_text().unwrap()]);
+    assert!(
+        rows["recent-labs"].as_array().unwrap().contains(&want),
+        "{key}: {want} in {}",
+        rows["recent-labs"]
+    );
+    assert!(want[1].as_str().unwrap().ends_with("g/dL"));
+    let bp = rows["recent-vital-signs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0].as_str().unwrap().starts_with("Blood pressure"))
+        .expect("a blood pressure");
+    assert!(bp[1].as_str().unwrap().contains("mmHg / "), "{bp}");
+    let unavailable = find(c, "[data-unavailable]").await.text().await.unwrap();
+    assert!(unavailable.contains("AllergyIntolerance"), "{unavailable}");
+    let heading = find(c, "h1").await.text().await.unwrap();
+    assert!(heading.starts_with("Health record for "), "{heading}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_connects_aetna_and_cigna_in_chromium_and_the_claims_survive_a_restart() {
     with_browser("web_app_browser", |c| async move {
@@ -572,6 +674,8 @@ async fn a_member_connects_aetna_and_cigna_in_chromium_and_the_claims_survive_a_
             screenshot(&c, &format!("{key}_claims")).await;
             assert_prior_auths_page(&c, key, served(key)).await;
             screenshot(&c, &format!("{key}_prior_authorizations")).await;
+            assert_health_record_page(&c, f, key, served(key)).await;
+            screenshot(&c, &format!("{key}_health_record")).await;
             let after = sim.counts();
             assert_eq!(
                 after.authorize,

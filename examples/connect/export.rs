@@ -2,9 +2,12 @@
 //! progress line on stderr.
 //!
 //! What is read: the member's Patient, Coverage and ExplanationOfBenefit (always), every other Patient-compartment
-//! type the payer lists (searched with `?patient={id}`), and the Organizations, Practitioners, ... that those
-//! resources reference, where the payer lists those types. Files are written by a dedicated thread (file I/O stays
-//! off the async runtime).
+//! type the payer lists (`FhirClient::search_type`, which adds the member's patient parameter for the type), and
+//! the Organizations, Practitioners, Medications, ... that those resources reference, where the payer lists those
+//! types (`FhirClient::read_type`). Each line is the SDK's serialization of what the payer sent: every member and
+//! value kept exactly (decimal digits, `_x` primitive extensions, unknown members), only insignificant whitespace
+//! removed so that a resource is one line. Files are written by a dedicated thread (file I/O stays off the async
+//! runtime).
 //!
 //! This is health data, so it is never shared and never lost: the folder is 0700 (a wider existing one is
 //! tightened, and the run says so) and every file 0600, created with that mode. Each type is written to
@@ -23,13 +26,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fhir_c4bb::Resource;
-use futures::TryStreamExt;
+use futures::{Stream, TryStreamExt};
 use serde_json::Value;
-use smart_core::PayerAdapter;
-use smart_core::fhir::{EobQuery, FhirClient, SearchItem, SearchParams};
+use smart_core::fhir::{
+    FhirClient, SearchItem, SearchParams, is_resource_type_name, patient_search_parameter,
+};
 use tokio::sync::mpsc;
-
-use crate::resource_types::{self, Items, REFERENCED, SEARCHED, erase, is_plain_type_name};
 
 pub type Failure = Box<dyn StdError + Send + Sync>;
 
@@ -50,12 +52,11 @@ const CORE: &[&str] = &["Patient", "Coverage", "ExplanationOfBenefit"];
 /// Which resource types to read, and how.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Searched with `?patient={id}`, beyond the core three.
+    /// Searched for the member (their Patient-compartment parameter), beyond the core three.
     pub searched: Vec<String>,
-    /// Read where referenced.
+    /// Outside the Patient compartment: read where referenced.
     pub referenced: Vec<String>,
-    /// Listed by the payer, but neither in the Patient compartment nor referenced by it (e.g. `Medication`
-    /// when not referenced, `Provenance`, terminology).
+    /// Listed by the payer, but not a FHIR type name this program can use as a file name.
     pub skipped: Vec<String>,
 }
 
@@ -68,69 +69,39 @@ impl Plan {
             if CORE.contains(&name.as_str()) {
                 continue;
             }
-            let bucket = if SEARCHED.contains(&name.as_str()) {
-                &mut plan.searched
-            } else if REFERENCED.contains(&name.as_str()) {
-                &mut plan.referenced
-            } else {
+            let bucket = if !is_resource_type_name(name) {
                 &mut plan.skipped
+            } else if patient_search_parameter(name).is_some() {
+                &mut plan.searched
+            } else {
+                &mut plan.referenced
             };
             bucket.push(name.clone());
         }
         plan
     }
+
+    /// Every type this plan may write a file for (a type that got nothing this run loses last run's file).
+    fn types(&self) -> impl Iterator<Item = &str> {
+        CORE.iter()
+            .copied()
+            .chain(self.searched.iter().map(String::as_str))
+            .chain(self.referenced.iter().map(String::as_str))
+            .chain(["OperationOutcome", "_UnrecognizedType"])
+    }
 }
 
-/// The resource types the payer's CapabilityStatement (`{base}/metadata`, public) lists as searchable or readable.
-pub async fn listed_types(
-    http: &reqwest::Client,
-    adapter: &dyn PayerAdapter,
-) -> Result<Vec<String>, String> {
-    const MAX_BYTES: usize = 8 * 1024 * 1024;
-    let url = format!(
-        "{}/metadata",
-        adapter.fhir_base().as_str().trim_end_matches('/')
-    );
-    // No Authorization header: metadata is public, and the bearer token goes to the FHIR client only.
-    let mut response = http
-        .get(&url)
-        .header(reqwest::header::ACCEPT, adapter.fhir_accept())
-        .timeout(Duration::from_secs(20))
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {}", e.without_url()))?;
-    if !response.status().is_success() {
-        return Err(format!("{url}: HTTP {}", response.status()));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("{url}: {}", e.without_url()))?
-    {
-        if body.len() + chunk.len() > MAX_BYTES {
-            return Err(format!("{url}: larger than {MAX_BYTES} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let doc: Value = serde_json::from_slice(&body)
-        .map_err(|e| format!("{url}: not a JSON CapabilityStatement ({e})"))?;
-    let offered = |resource: &Value| {
-        resource["interaction"].as_array().is_none_or(|list| {
-            list.iter()
-                .any(|i| matches!(i["code"].as_str(), Some("search-type" | "read")))
-        })
-    };
-    let types: Vec<String> = doc["rest"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|rest| rest["resource"].as_array().into_iter().flatten())
-        .filter(|r| offered(r))
-        .filter_map(|r| r["type"].as_str().map(str::to_owned))
+/// The resource types the payer's CapabilityStatement (`{base}/metadata`, fetched without the token) lists as
+/// searchable or readable (or with no interactions listed at all).
+pub async fn listed_types(fhir: &FhirClient) -> Result<Vec<String>, String> {
+    let statement = fhir.capabilities().await.map_err(|e| e.to_string())?;
+    let types: Vec<String> = statement
+        .resources()
+        .filter(|r| r.interaction.is_empty() || r.supports("search-type") || r.supports("read"))
+        .filter_map(|r| r.r#type.clone())
         .collect();
     if types.is_empty() {
-        return Err(format!("{url}: lists no resource types"));
+        return Err("the CapabilityStatement lists no resource types".to_owned());
     }
     Ok(types)
 }
@@ -169,38 +140,16 @@ pub async fn export(fhir: &FhirClient, plan: &Plan, dir: &Path) -> Result<Report
     progress.add(1);
     progress.end();
 
-    progress.begin("Coverage");
-    let coverage = erase(fhir.coverage(), |c| Resource::Coverage(Box::new(c)));
-    let drained = drain(coverage, &mut sink, &mut progress).await;
-    settle(
-        drained,
-        "Coverage",
-        &progress,
-        &mut failures,
-        &mut incomplete,
-    )?;
-    progress.end();
-
-    progress.begin("ExplanationOfBenefit");
-    let claims = fhir.explanation_of_benefits(EobQuery::new());
-    let claims = erase(claims, |e| Resource::ExplanationOfBenefit(Box::new(e)));
-    let drained = drain(claims, &mut sink, &mut progress).await;
-    settle(
-        drained,
-        "ExplanationOfBenefit",
-        &progress,
-        &mut failures,
-        &mut incomplete,
-    )?;
-    progress.end();
-
-    for name in &plan.searched {
+    for name in CORE[1..]
+        .iter()
+        .copied()
+        .chain(plan.searched.iter().map(String::as_str))
+    {
         progress.begin(name);
-        let params = SearchParams::new().param("patient", &patient_id);
-        if let Some(items) = resource_types::search(fhir, name, params) {
-            let drained = drain(items, &mut sink, &mut progress).await;
-            settle(drained, name, &progress, &mut failures, &mut incomplete)?;
-        }
+        // The member's patient parameter for the type (and the payer's Coverage quirk) come from the SDK.
+        let items = fhir.search_type(name, SearchParams::new());
+        let drained = drain(items, &mut sink, &mut progress).await;
+        settle(drained, name, &progress, &mut failures, &mut incomplete)?;
         progress.end();
     }
 
@@ -214,26 +163,26 @@ pub async fn export(fhir: &FhirClient, plan: &Plan, dir: &Path) -> Result<Report
             .cloned()
             .collect();
         for (ty, id) in wanted {
-            match resource_types::read(fhir, &ty, &id).await {
-                Some(Ok(resource)) => {
+            match fhir.read_type(&ty, &id).await {
+                Ok(resource) => {
                     sink.put(resource).await?;
                     progress.add(1);
                 }
                 // Dangling references (404) are common in payer data; a read that failed for a passing reason
                 // leaves the type incomplete.
-                Some(Err(e)) => {
+                Err(e) => {
                     if !is_refusal(&e) && !e.requires_reauthorization() {
                         incomplete.insert(ty.clone());
                     }
                     fatal_or_note(e, &format!("{ty}/{id}"), &mut failures)?;
                 }
-                None => {}
             }
         }
         progress.end();
     }
 
-    let files = sink.commit(incomplete.clone()).await?;
+    let ours: Vec<String> = plan.types().map(str::to_owned).collect();
+    let files = sink.commit(incomplete.clone(), ours).await?;
     Ok(Report {
         patient_id,
         files,
@@ -298,7 +247,12 @@ fn fatal_or_note(
     Ok(())
 }
 
-async fn drain(mut items: Items, sink: &mut Sink, progress: &mut Progress) -> Result<(), Failure> {
+async fn drain(
+    items: impl Stream<Item = smart_core::Result<SearchItem<Resource>>>,
+    sink: &mut Sink,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
+    let mut items = std::pin::pin!(items);
     while let Some(item) = items.try_next().await? {
         let wrote = match item {
             SearchItem::Match(r) | SearchItem::Included(r) => sink.put(r).await,
@@ -331,6 +285,8 @@ enum Msg {
     /// Rename every complete type into place; drop what was read of these.
     Commit {
         incomplete: BTreeSet<String>,
+        /// Every type name this run may write: the others' files are never touched.
+        ours: Vec<String>,
     },
 }
 
@@ -380,18 +336,18 @@ impl Sink {
         {
             self.prior_authorizations += 1;
         }
-        let value = serde_json::to_value(&resource)?;
+        // Written from the resource itself, not through `serde_json::Value` (which would turn `1.50` into `1.5`
+        // and sort the members): exactly what the payer sent, on one line.
+        let json = one_line(&serde_json::to_string(&resource)?);
+        let value: Value = serde_json::from_str(&json)?;
         collect_references(&value, &self.fhir_base, &mut self.references);
         // The file name comes from the payer's data: only a plain type name may become one.
-        let file = if is_plain_type_name(&ty) {
+        let file = if is_resource_type_name(&ty) {
             ty
         } else {
             "_UnrecognizedType".to_owned()
         };
-        let msg = Msg::Line {
-            file,
-            json: value.to_string(),
-        };
+        let msg = Msg::Line { file, json };
         let sent = match &self.tx {
             Some(tx) => tx.send(msg).await.is_ok(),
             None => false,
@@ -406,9 +362,10 @@ impl Sink {
     async fn commit(
         &mut self,
         incomplete: BTreeSet<String>,
+        ours: Vec<String>,
     ) -> Result<BTreeMap<String, usize>, Failure> {
         if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Msg::Commit { incomplete }).await;
+            let _ = tx.send(Msg::Commit { incomplete, ours }).await;
         }
         Ok(self.join().await?)
     }
@@ -433,6 +390,31 @@ impl Sink {
     }
 }
 
+/// `json` without the whitespace between its tokens (raw members of a pretty-printed page keep theirs), so that
+/// one resource is one NDJSON line. Strings, numbers and every other lexeme are kept byte for byte.
+fn one_line(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_ascii_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Every `Type/id` this resource references (relative, or absolute under the FHIR base).
 fn collect_references(value: &Value, fhir_base: &str, out: &mut BTreeSet<(String, String)>) {
     match value {
@@ -446,7 +428,7 @@ fn collect_references(value: &Value, fhir_base: &str, out: &mut BTreeSet<(String
                         .and_then(|rest| rest.strip_prefix('/'))
                         .unwrap_or(r);
                     if let Some((ty, id)) = relative.split_once('/')
-                        && is_plain_type_name(ty)
+                        && is_resource_type_name(ty)
                         && is_fhir_id(id)
                     {
                         out.insert((ty.to_owned(), id.to_owned()));
@@ -564,8 +546,8 @@ fn write_files(dir: &Path, mut rx: mpsc::Receiver<Msg>) -> io::Result<BTreeMap<S
     while let Some(msg) = rx.blocking_recv() {
         let (file, json) = match msg {
             Msg::Line { file, json } => (file, json),
-            Msg::Commit { incomplete } => {
-                committed = Some(incomplete);
+            Msg::Commit { incomplete, ours } => {
+                committed = Some((incomplete, ours));
                 break;
             }
         };
@@ -578,7 +560,7 @@ fn write_files(dir: &Path, mut rx: mpsc::Receiver<Msg>) -> io::Result<BTreeMap<S
         writer.write_all(b"\n")?;
         *lines += 1;
     }
-    let Some(incomplete) = committed else {
+    let Some((incomplete, ours)) = committed else {
         // The export failed: `files` drops the partial files, the previous export stays.
         return Err(io::Error::other("the export did not complete"));
     };
@@ -599,13 +581,8 @@ fn write_files(dir: &Path, mut rx: mpsc::Receiver<Msg>) -> io::Result<BTreeMap<S
     }
     // A type this run read nothing of must not keep last run's file (only names this program writes), unless
     // its read failed part-way: then last run's file is the best copy there is.
-    let ours = CORE
-        .iter()
-        .chain(SEARCHED)
-        .chain(REFERENCED)
-        .chain(&["OperationOutcome", "_UnrecognizedType"]);
-    for name in ours.filter(|n| !counts.contains_key(**n)) {
-        if incomplete.contains(*name) {
+    for name in ours.iter().filter(|n| !counts.contains_key(n.as_str())) {
+        if incomplete.contains(name) {
             tighten_file(&files.complete(name))?;
             continue;
         }

@@ -19,7 +19,6 @@
 mod args;
 mod callback;
 mod export;
-mod resource_types;
 mod simulate;
 mod token_file;
 
@@ -420,10 +419,10 @@ async fn run(ctx: &Context) -> Result<Done, Failure> {
     }
     let saved_version = stored_version(ctx).await?;
 
-    let plan = Plan::from_listed(&listed_types(ctx).await);
     let fhir = FhirClient::builder(ctx.adapter.clone())
         .token_source(Arc::new(session.clone()))
         .build()?;
+    let plan = Plan::from_listed(&listed_types(ctx, &fhir).await);
     let report = match export::export(&fhir, &plan, &ctx.out).await {
         // The payer stopped honouring the saved tokens (revoked, consent ended): ask the member once more.
         Err(e) if !authorized_now && needs_member(e.as_ref()) => {
@@ -504,8 +503,8 @@ async fn stored_version(ctx: &Context) -> Result<Option<u64>, Failure> {
 }
 
 /// The resource types to read: what the payer's CapabilityStatement lists, else what the directory says.
-async fn listed_types(ctx: &Context) -> Vec<String> {
-    match export::listed_types(ctx.client.http(), ctx.adapter.as_ref()).await {
+async fn listed_types(ctx: &Context, fhir: &FhirClient) -> Vec<String> {
+    match export::listed_types(fhir).await {
         Ok(types) => types,
         Err(why) => {
             let fallback: Vec<String> = match ctx.directory_resources {

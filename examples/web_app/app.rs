@@ -8,6 +8,7 @@
 //! | `GET /callback/{payer}` | takes the pending authorization (once), `exchange_code`, saves the tokens |
 //! | `GET /claims/{payer}` | the member's EOBs as a table with totals (refreshing the token through the store) |
 //! | `GET /prior-authorizations/{payer}` | the member's prior authorizations, each with a status badge |
+//! | `GET /health-record/{payer}` | the member's conditions, medications, allergies, immunizations, recent labs and vitals |
 //! | `POST /disconnect/{payer}` | revokes at the payer where it can, deletes the tokens |
 //!
 //! A browser is known by a random 256-bit cookie (`HttpOnly`, `SameSite=Lax`, `Secure` and `__Host-` on HTTPS)
@@ -19,6 +20,8 @@
 //! starts a new session id at that sign-in.
 
 // `#[path]` so that the same module tree loads from `main.rs` and from a test that includes this file.
+#[path = "../common/health_record.rs"]
+pub mod health_record;
 #[path = "store.rs"]
 pub mod store;
 #[path = "views.rs"]
@@ -327,6 +330,7 @@ fn router(state: AppState) -> Router {
         .route("/callback/{payer}", get(callback))
         .route("/claims/{payer}", get(claims))
         .route("/prior-authorizations/{payer}", get(prior_authorizations))
+        .route("/health-record/{payer}", get(health_record))
         .route("/disconnect/{payer}", post(disconnect))
         .fallback(not_found)
         .with_state(state)
@@ -760,6 +764,48 @@ async fn prior_authorizations(
             rows: &rows,
             warnings: &warnings,
         }),
+    ))
+}
+
+/// The member's clinical data (US Core), read by type name for the types the payer lists and shown with the
+/// typed helpers: conditions and allergies with their clinical status, medications, immunizations, and the most
+/// recent labs and vital signs with their units.
+async fn health_record(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let payer = app.payer(&key)?;
+    let not_connected = |reason: Option<&str>| {
+        page(
+            StatusCode::OK,
+            views::not_connected(&payer.key, &payer.name, reason),
+        )
+    };
+    let Some(session) = app.session(&headers).await? else {
+        return Ok(not_connected(None));
+    };
+    let tokens = app.token_session(payer, &session);
+    if tokens
+        .needs_reauthorization()
+        .await
+        .map_err(|e| PageError::sdk(payer, e))?
+    {
+        return Ok(not_connected(None));
+    }
+    let fhir = payer.pool.for_member(Arc::new(tokens));
+    let (patient, record) = tokio::join!(fhir.patient(), health_record::HealthRecord::read(&fhir));
+    let (patient, record) = match (patient, record) {
+        (Ok(p), Ok(r)) => (p, r),
+        (Err(e), _) | (_, Err(e)) if e.requires_reauthorization() => {
+            return Ok(not_connected(Some(&e.to_string())));
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(PageError::sdk(payer, e)),
+    };
+    let member_name = patient.display_name();
+    Ok(page(
+        StatusCode::OK,
+        views::health_record(&payer.key, &payer.name, member_name.as_deref(), &record),
     ))
 }
 

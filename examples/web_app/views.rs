@@ -354,7 +354,8 @@ pub fn claims(page: &ClaimsPage<'_>) -> String {
         &format!(
             "<h1>{heading}</h1><p class=\"sub\">From <strong data-payer-name>{payer}</strong>: \
              {count} {plural}, newest first. <a href=\"/prior-authorizations/{key}\" data-prior-auths-link>Prior \
-             authorizations</a> · <a href=\"/\">All plans</a></p>{notices}\
+             authorizations</a> · <a href=\"/health-record/{key}\" data-health-record-link>Health record</a> · \
+             <a href=\"/\">All plans</a></p>{notices}\
              <div class=\"summary\"><div><span class=\"label\">Claims</span><span class=\"value\">{count}</span></div>\
              <div><span class=\"label\">Billed</span><span class=\"value\">{billed}</span></div>\
              <div><span class=\"label\">Plan paid</span><span class=\"value\">{paid}</span></div>\
@@ -511,6 +512,75 @@ pub fn prior_authorizations(page: &PriorAuthsPage<'_>) -> String {
             pending = count_of("pending"),
             denied = count_of("denied"),
             approved = count_of("approved") + count_of("partially-approved") + count_of("modified"),
+        ),
+    )
+}
+
+/// The member's health record: one table per kind (conditions, medications, allergies, immunizations, recent
+/// labs and vital signs with units), and the kinds this payer does not serve.
+pub fn health_record(
+    payer_key: &str,
+    payer_name: &str,
+    member_name: Option<&str>,
+    record: &super::health_record::HealthRecord,
+) -> String {
+    let dash = "<span class=\"muted\">—</span>";
+    let cell = |t: &str| {
+        if t.is_empty() {
+            dash.to_owned()
+        } else {
+            escape(t)
+        }
+    };
+    let mut body = String::new();
+    for (title, lines) in record.sections() {
+        let slug = title.to_ascii_lowercase().replace(' ', "-");
+        body.push_str(&format!(
+            "<h2>{} <span class=\"muted\">({})</span></h2>",
+            escape(title),
+            lines.len()
+        ));
+        if lines.is_empty() {
+            body.push_str(&format!(
+                "<p class=\"muted\" data-section=\"{slug}\" data-empty>None on file.</p>"
+            ));
+            continue;
+        }
+        body.push_str(&format!(
+            "<table class=\"claims\" data-section=\"{slug}\"><thead><tr><th>What</th><th>Detail</th>\
+             <th>Date</th></tr></thead><tbody>"
+        ));
+        for line in lines {
+            body.push_str(&format!(
+                "<tr data-row><td data-text>{}</td><td data-detail>{}</td><td class=\"date\">{}</td></tr>",
+                cell(&line.text),
+                cell(&line.detail),
+                cell(&line.date),
+            ));
+        }
+        body.push_str("</tbody></table>");
+    }
+    let unavailable = if record.unavailable.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"hint\" data-unavailable>Not served by {}: {}.</p>",
+            escape(payer_name),
+            escape(&record.unavailable.join(", "))
+        )
+    };
+    let heading = match member_name {
+        Some(name) => format!("Health record for {}", escape(name)),
+        None => "Your health record".to_owned(),
+    };
+    let key = escape(payer_key);
+    layout(
+        &format!("Health record · {payer_name}"),
+        &format!(
+            "<h1>{heading}</h1><p class=\"sub\">From <strong data-payer-name>{payer}</strong>: what your plan \
+             holds of your clinical record. <a href=\"/claims/{key}\">Claims</a> · <a href=\"/\">All plans</a></p>\
+             {unavailable}{body}",
+            payer = escape(payer_name),
         ),
     )
 }

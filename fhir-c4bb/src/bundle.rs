@@ -2,7 +2,7 @@
 
 use crate::datatypes::{Extension, Identifier, Meta};
 use crate::macros::fhir_struct;
-use crate::{DateTime, Decimal, Integer, Resource};
+use crate::{DateTime, Decimal, Integer, Reference, Resource};
 
 fhir_struct! {
     /// `Bundle.link`: a related URL, e.g. `self` or `next` for paging.
@@ -216,5 +216,34 @@ impl Bundle {
             .iter()
             .find(|e| e.full_url.as_deref() == Some(url))
             .and_then(|e| e.resource.as_ref())
+    }
+
+    /// The entry's resource a reference points to, within this Bundle: by `fullUrl`
+    /// (`urn:uuid:…` or an absolute URL), else by `Type/id` against each entry's resource
+    /// type and id (relative, absolute or versioned references alike). A `#id` reference
+    /// is to a resource's `contained`; use the resource's `resolve_contained`.
+    ///
+    /// ```
+    /// let b: fhir_c4bb::Bundle = fhir_c4bb::from_str(r#"{"resourceType":"Bundle","type":"collection","entry":[
+    ///   {"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a","resource":{"resourceType":"Patient","id":"p1"}},
+    ///   {"fullUrl":"https://ehr.example/fhir/Practitioner/dr1","resource":{"resourceType":"Practitioner","id":"dr1"}}]}"#)?;
+    /// let by_uuid = fhir_c4bb::Reference::to("urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a");
+    /// assert_eq!(b.resolve(&by_uuid).and_then(|r| r.id()), Some("p1"));
+    /// let relative = fhir_c4bb::Reference::to("Practitioner/dr1");
+    /// assert_eq!(b.resolve(&relative).map(|r| r.resource_type()), Some("Practitioner"));
+    /// assert!(b.resolve(&fhir_c4bb::Reference::to("Patient/nobody")).is_none());
+    /// # Ok::<(), fhir_c4bb::ParseError>(())
+    /// ```
+    pub fn resolve(&self, reference: &Reference) -> Option<&Resource> {
+        let r = reference.reference.as_deref()?;
+        if r.starts_with('#') {
+            return None;
+        }
+        if let Some(found) = self.find_by_full_url(r) {
+            return Some(found);
+        }
+        let (ty, id) = reference.target()?;
+        self.entries()
+            .find(|res| res.resource_type() == ty && res.id() == Some(id))
     }
 }

@@ -52,6 +52,9 @@ struct Member {
     key: String,
     value: Box<RawValue>,
     mismatch: Option<Mismatch>,
+    /// For a second variant of a choice type (`valueString` after `valueQuantity`): the
+    /// choice's base name (`value`).
+    choice: Option<&'static str>,
 }
 
 /// Why a member was set aside: the typed field expected another JSON shape.
@@ -126,6 +129,7 @@ impl Extra {
             key: key.into(),
             value,
             mismatch: None,
+            choice: None,
         });
     }
 
@@ -139,6 +143,7 @@ impl Extra {
             key: key.into(),
             value,
             mismatch: None,
+            choice: None,
         })
         .map_err(E::custom)
     }
@@ -155,6 +160,23 @@ impl Extra {
             key: key.to_owned(),
             value,
             mismatch: Some(Mismatch { expected, index }),
+            choice: None,
+        })
+        .map_err(E::custom)
+    }
+
+    /// Keeps the second variant of a choice type that already has a value.
+    pub(crate) fn push_choice_conflict<E: serde::de::Error>(
+        &mut self,
+        key: &str,
+        value: Box<RawValue>,
+        base: &'static str,
+    ) -> Result<(), E> {
+        self.push_member(Member {
+            key: key.to_owned(),
+            value,
+            mismatch: None,
+            choice: Some(base),
         })
         .map_err(E::custom)
     }
@@ -172,6 +194,16 @@ impl Extra {
     /// Adds a `validate()` issue for every mismatched member, under `path`.
     pub(crate) fn report(&self, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
         for m in self.slice() {
+            if let Some(base) = m.choice {
+                out.push(crate::validate::ValidationIssue::choice_conflict(
+                    join_path(path, &m.key),
+                    format!(
+                        "{base}[x] has more than one value; `{}` is kept as sent in `extra`",
+                        m.key
+                    ),
+                ));
+                continue;
+            }
             let Some(mm) = m.mismatch else { continue };
             let mut p = join_path(path, &m.key);
             let mut found = Shape::of(m.value.get());
@@ -853,6 +885,10 @@ impl<T: Element> Slot for Option<T> {
         if self.is_some() {
             // A repeated key (or a second variant of one choice): keep the later one raw.
             let raw: Box<RawValue> = map.next_value()?;
+            if T::IS_CHOICE {
+                // Two `value[x]` keys: the resource is off-spec, and `validate()` says so.
+                return extra.push_choice_conflict(key, raw, name);
+            }
             return extra.keep(key, raw);
         }
         match T::read_into(tag, map, self)? {

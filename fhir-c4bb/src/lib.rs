@@ -201,6 +201,8 @@
 
 mod budget;
 mod bundle;
+mod capability_statement;
+pub mod clinical;
 mod coverage;
 pub mod datatypes;
 mod datetime;
@@ -216,11 +218,16 @@ mod patient;
 mod practitioner;
 pub mod prior_auth;
 pub mod profile;
+mod registry;
 mod resource;
 pub mod validate;
 
 pub use bundle::{
     Bundle, BundleEntry, BundleEntryRequest, BundleEntryResponse, BundleEntrySearch, BundleLink,
+};
+pub use capability_statement::{
+    CapabilityInteraction, CapabilityResource, CapabilityRest, CapabilitySearchParam,
+    CapabilityStatement,
 };
 pub use coverage::{CostException, CostToBeneficiary, CostValue, Coverage, CoverageClass};
 pub use datatypes::{Money, Reference};

@@ -11,7 +11,50 @@
 /// Each field is `Option<T>` or `Vec<T>` with its JSON key; a choice type (`value[x]`)
 /// is an `Option<Choice>` whose key is the base name. `: resource "Patient"` makes it a
 /// resource: it writes `resourceType` first and rejects a different one when read alone.
+///
+/// `: domain_resource "Condition"` is a resource with the DomainResource header (`id`,
+/// `meta`, `implicitRules`, `language`, `text`, `contained`, `extension`,
+/// `modifierExtension`) written for it, so the type lists only its own fields.
+///
+/// Every field gets a doc line naming its JSON key, after any doc the field list gives.
 macro_rules! fhir_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident : domain_resource $rt:literal {
+            $($body:tt)*
+        }
+    ) => {
+        $crate::macros::fhir_struct! {
+            $(#[$meta])*
+            pub struct $name: resource $rt {
+                /// Logical id.
+                pub id: Option<String> = "id",
+                /// Metadata (profiles, lastUpdated).
+                pub meta: Option<$crate::datatypes::Meta> = "meta",
+                /// Rules the content was created under.
+                pub implicit_rules: Option<String> = "implicitRules",
+                /// Language of the resource.
+                pub language: Option<String> = "language",
+                /// Human-readable summary.
+                pub text: Option<$crate::datatypes::Narrative> = "text",
+                /// Contained resources (resolve references to them with `resolve_contained`).
+                pub contained: Vec<$crate::Resource> = "contained",
+                /// Extensions.
+                pub extension: Vec<$crate::datatypes::Extension> = "extension",
+                /// Extensions that change the meaning.
+                pub modifier_extension: Vec<$crate::datatypes::Extension> = "modifierExtension",
+                $($body)*
+            }
+        }
+
+        impl $name {
+            /// The resource in `contained` that `reference` points to (`#id`).
+            pub fn resolve_contained(&self, reference: &$crate::Reference) -> Option<&$crate::Resource> {
+                let id = reference.contained_id()?;
+                self.contained.iter().find(|r| r.id() == Some(id))
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         pub struct $name:ident $(: resource $rt:literal)? {
@@ -25,7 +68,12 @@ macro_rules! fhir_struct {
         #[derive(Debug, Clone, Default, PartialEq)]
         #[non_exhaustive]
         pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty, )*
+            $(
+                $(#[$fmeta])*
+                #[doc = ""]
+                #[doc = concat!("JSON: `", $key, "`.")]
+                pub $field: $ty,
+            )*
             /// JSON members not modelled here (unknown elements, `_primitive` extensions,
             /// values the typed fields cannot hold exactly), kept verbatim.
             pub extra: $crate::element::Extra,

@@ -9,9 +9,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::element::{AnyShape, Extra, Fill, Got, StrAccept};
-use crate::{
-    Bundle, Coverage, ExplanationOfBenefit, OperationOutcome, Organization, Patient, Practitioner,
-};
 
 /// Any FHIR resource: the types this crate models are typed, every other type (US Core
 /// clinical resources, RelatedPerson, Observation...) is kept as raw JSON in
@@ -29,111 +26,130 @@ use crate::{
 ///            r#"{"resourceType":"Observation","id":"o1","valueQuantity":{"value":1.50}}"#);
 /// # Ok::<(), fhir_c4bb::ParseError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Resource {
-    /// A Patient.
-    Patient(Box<Patient>),
-    /// A Coverage.
-    Coverage(Box<Coverage>),
-    /// An ExplanationOfBenefit (a claim as adjudicated).
-    ExplanationOfBenefit(Box<ExplanationOfBenefit>),
-    /// An Organization (payer or provider).
-    Organization(Box<Organization>),
-    /// A Practitioner.
-    Practitioner(Box<Practitioner>),
-    /// An OperationOutcome (errors and warnings, sometimes inside a search Bundle).
-    OperationOutcome(Box<OperationOutcome>),
-    /// A Bundle (search results, collections).
-    Bundle(Box<Bundle>),
-    /// Any other resource type, kept as raw JSON.
-    Other(Box<OtherResource>),
+macro_rules! define_resources {
+    ($($variant:ident => $ty:ty, $as_fn:ident, $into_fn:ident, $doc:literal;)*) => {
+        /// Any FHIR resource: the types this crate models are typed (claims: C4BB; clinical
+        /// data: US Core, in [`clinical`](crate::clinical)), every other type is kept as raw
+        /// JSON in [`Resource::Other`]. The variants come from one list,
+        /// [`with_resource_types!`](crate::with_resource_types).
+        ///
+        /// ```
+        /// use fhir_c4bb::Resource;
+        /// let r: Resource = fhir_c4bb::from_str(r#"{"resourceType":"Patient","id":"p1"}"#)?;
+        /// assert!(matches!(r, Resource::Patient(_)));
+        /// assert_eq!(r.id(), Some("p1"));
+        ///
+        /// let r: Resource = fhir_c4bb::from_str(r#"{"id":"o1","resourceType":"Observation","valueQuantity":{"value":1.50}}"#)?;
+        /// assert_eq!(r.resource_type(), "Observation");
+        /// assert!(r.as_observation().is_some());
+        /// assert_eq!(serde_json::to_string(&r).unwrap(),
+        ///            r#"{"resourceType":"Observation","id":"o1","valueQuantity":{"value":1.50}}"#);
+        /// # Ok::<(), fhir_c4bb::ParseError>(())
+        /// ```
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Resource {
+            $( #[doc = $doc] $variant(Box<$ty>), )*
+            /// Any other resource type, kept as raw JSON.
+            Other(Box<OtherResource>),
+        }
+
+        impl Resource {
+            /// Every `resourceType` this crate parses typed, in registry order.
+            pub const TYPED: &'static [&'static str] = &[$(<$ty>::RESOURCE_TYPE),*];
+
+            /// The `resourceType` (`""` for an object that had none).
+            pub fn resource_type(&self) -> &str {
+                match self {
+                    $( Resource::$variant(_) => <$ty>::RESOURCE_TYPE, )*
+                    Resource::Other(o) => o.resource_type(),
+                }
+            }
+
+            /// The logical id.
+            pub fn id(&self) -> Option<&str> {
+                match self {
+                    $( Resource::$variant(r) => r.id.as_deref(), )*
+                    Resource::Other(o) => o.id(),
+                }
+            }
+
+            /// Whether `resource_type` is one this crate parses typed.
+            pub fn is_typed(resource_type: &str) -> bool {
+                Self::TYPED.contains(&resource_type)
+            }
+
+            $(
+                #[doc = concat!("The ", stringify!($variant), ", if this is one.")]
+                pub fn $as_fn(&self) -> Option<&$ty> {
+                    match self {
+                        Resource::$variant(r) => Some(r),
+                        _ => None,
+                    }
+                }
+
+                #[doc = concat!("The ", stringify!($variant), ", if this is one; else the resource back.")]
+                pub fn $into_fn(self) -> Result<$ty, Resource> {
+                    match self {
+                        Resource::$variant(r) => Ok(*r),
+                        other => Err(other),
+                    }
+                }
+            )*
+
+            pub(crate) fn validate_into(
+                &self,
+                out: &mut Vec<crate::validate::ValidationIssue>,
+                prefix: &str,
+            ) {
+                match self {
+                    $( Resource::$variant(r) => r.validate_into(out, prefix), )*
+                    Resource::Other(_) => {}
+                }
+            }
+        }
+
+        $(
+            impl From<$ty> for Resource {
+                fn from(r: $ty) -> Resource {
+                    Resource::$variant(Box::new(r))
+                }
+            }
+        )*
+
+        impl Serialize for Resource {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $( Resource::$variant(r) => r.serialize(s), )*
+                    Resource::Other(r) => r.serialize(s),
+                }
+            }
+        }
+
+        fn dispatch<'de, A: MapAccess<'de>>(rt: String, map: A) -> Result<Resource, A::Error> {
+            Ok(match rt.as_str() {
+                $( <$ty>::RESOURCE_TYPE => Resource::$variant(boxed(map)?), )*
+                _ => Resource::Other(Box::new(OtherResource::new(Some(rt), collect_rest(map)?))),
+            })
+        }
+
+        fn walk_resource(r: &Resource, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
+            match r {
+                $( Resource::$variant(r) => r.walk_fields(path, out), )*
+                Resource::Other(_) => {}
+            }
+        }
+    };
 }
 
-impl Resource {
-    /// The `resourceType` (`""` for an object that had none).
-    pub fn resource_type(&self) -> &str {
-        match self {
-            Resource::Patient(_) => Patient::RESOURCE_TYPE,
-            Resource::Coverage(_) => Coverage::RESOURCE_TYPE,
-            Resource::ExplanationOfBenefit(_) => ExplanationOfBenefit::RESOURCE_TYPE,
-            Resource::Organization(_) => Organization::RESOURCE_TYPE,
-            Resource::Practitioner(_) => Practitioner::RESOURCE_TYPE,
-            Resource::OperationOutcome(_) => OperationOutcome::RESOURCE_TYPE,
-            Resource::Bundle(_) => Bundle::RESOURCE_TYPE,
-            Resource::Other(o) => o.resource_type(),
-        }
-    }
+crate::with_resource_types!(define_resources);
 
-    /// The logical id.
-    pub fn id(&self) -> Option<&str> {
-        match self {
-            Resource::Patient(r) => r.id.as_deref(),
-            Resource::Coverage(r) => r.id.as_deref(),
-            Resource::ExplanationOfBenefit(r) => r.id.as_deref(),
-            Resource::Organization(r) => r.id.as_deref(),
-            Resource::Practitioner(r) => r.id.as_deref(),
-            Resource::OperationOutcome(r) => r.id.as_deref(),
-            Resource::Bundle(r) => r.id.as_deref(),
-            Resource::Other(o) => o.id(),
-        }
-    }
-
-    /// The Patient, if this is one.
-    pub fn as_patient(&self) -> Option<&Patient> {
-        match self {
-            Resource::Patient(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The Coverage, if this is one.
-    pub fn as_coverage(&self) -> Option<&Coverage> {
-        match self {
-            Resource::Coverage(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The ExplanationOfBenefit, if this is one.
-    pub fn as_eob(&self) -> Option<&ExplanationOfBenefit> {
-        match self {
-            Resource::ExplanationOfBenefit(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The Organization, if this is one.
-    pub fn as_organization(&self) -> Option<&Organization> {
-        match self {
-            Resource::Organization(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The Practitioner, if this is one.
-    pub fn as_practitioner(&self) -> Option<&Practitioner> {
-        match self {
-            Resource::Practitioner(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The OperationOutcome, if this is one.
-    pub fn as_operation_outcome(&self) -> Option<&OperationOutcome> {
-        match self {
-            Resource::OperationOutcome(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The Bundle, if this is one.
-    pub fn as_bundle(&self) -> Option<&Bundle> {
-        match self {
-            Resource::Bundle(r) => Some(r),
-            _ => None,
-        }
-    }
+/// Fills a boxed default in place: a big resource is never built on the stack and moved.
+fn boxed<'de, T: Fill + Default, A: MapAccess<'de>>(map: A) -> Result<Box<T>, A::Error> {
+    crate::budget::charge_box::<T>().map_err(de::Error::custom)?;
+    let mut b = Box::<T>::default();
+    b.fill(map)?;
+    Ok(b)
 }
 
 /// A resource of a type this crate does not model, kept as raw JSON members.
@@ -210,21 +226,6 @@ impl Serialize for OtherResource {
         }
         self.members.write(&mut m)?;
         m.end()
-    }
-}
-
-impl Serialize for Resource {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Resource::Patient(r) => r.serialize(s),
-            Resource::Coverage(r) => r.serialize(s),
-            Resource::ExplanationOfBenefit(r) => r.serialize(s),
-            Resource::Organization(r) => r.serialize(s),
-            Resource::Practitioner(r) => r.serialize(s),
-            Resource::OperationOutcome(r) => r.serialize(s),
-            Resource::Bundle(r) => r.serialize(s),
-            Resource::Other(r) => r.serialize(s),
-        }
     }
 }
 
@@ -323,26 +324,6 @@ impl<'de> Visitor<'de> for ResourceVisitor {
             }
         }
     }
-}
-
-fn dispatch<'de, A: MapAccess<'de>>(rt: String, map: A) -> Result<Resource, A::Error> {
-    /// Fills a boxed default in place: a big resource is never built on the stack and moved.
-    fn boxed<'de, T: Fill + Default, A: MapAccess<'de>>(map: A) -> Result<Box<T>, A::Error> {
-        crate::budget::charge_box::<T>().map_err(de::Error::custom)?;
-        let mut b = Box::<T>::default();
-        b.fill(map)?;
-        Ok(b)
-    }
-    Ok(match rt.as_str() {
-        "ExplanationOfBenefit" => Resource::ExplanationOfBenefit(boxed(map)?),
-        "Patient" => Resource::Patient(boxed(map)?),
-        "Coverage" => Resource::Coverage(boxed(map)?),
-        "Organization" => Resource::Organization(boxed(map)?),
-        "Practitioner" => Resource::Practitioner(boxed(map)?),
-        "OperationOutcome" => Resource::OperationOutcome(boxed(map)?),
-        "Bundle" => Resource::Bundle(boxed(map)?),
-        _ => Resource::Other(Box::new(OtherResource::new(Some(rt), collect_rest(map)?))),
-    })
 }
 
 fn collect_rest<'de, A: MapAccess<'de>>(
@@ -484,15 +465,6 @@ impl crate::element::Element for Resource {
         map.serialize_entry(name, self)
     }
     fn walk(&self, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
-        match self {
-            Resource::Patient(r) => r.walk_fields(path, out),
-            Resource::Coverage(r) => r.walk_fields(path, out),
-            Resource::ExplanationOfBenefit(r) => r.walk_fields(path, out),
-            Resource::Organization(r) => r.walk_fields(path, out),
-            Resource::Practitioner(r) => r.walk_fields(path, out),
-            Resource::OperationOutcome(r) => r.walk_fields(path, out),
-            Resource::Bundle(r) => r.walk_fields(path, out),
-            Resource::Other(_) => {}
-        }
+        walk_resource(self, path, out);
     }
 }

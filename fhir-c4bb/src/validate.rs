@@ -31,6 +31,10 @@ pub enum IssueKind {
     /// belongs, a number where a string belongs, `null`...). Parsing kept it as sent in
     /// the `extra` of the element that holds it; the typed field is unset.
     WrongJsonType,
+    /// A choice element (`value[x]`, `effective[x]`...) has more than one of its keys
+    /// (`valueQuantity` and `valueString`). The first is typed; the others are kept as sent
+    /// in the `extra` of the element that holds them.
+    ChoiceConflict,
 }
 
 /// One finding of `validate()`.
@@ -54,6 +58,14 @@ impl ValidationIssue {
         }
     }
 
+    pub(crate) fn choice_conflict(path: String, message: String) -> Self {
+        ValidationIssue {
+            path,
+            kind: IssueKind::ChoiceConflict,
+            message,
+        }
+    }
+
     /// Whether the resource does not conform (anything but a missing must-support).
     pub fn is_error(&self) -> bool {
         self.kind != IssueKind::MissingMustSupport
@@ -67,20 +79,20 @@ impl fmt::Display for ValidationIssue {
 }
 
 /// Collects issues under a path prefix.
-struct Check<'a> {
+pub(crate) struct Check<'a> {
     out: &'a mut Vec<ValidationIssue>,
     prefix: String,
 }
 
 impl<'a> Check<'a> {
-    fn new(out: &'a mut Vec<ValidationIssue>, prefix: &str) -> Self {
+    pub(crate) fn new(out: &'a mut Vec<ValidationIssue>, prefix: &str) -> Self {
         Check {
             out,
             prefix: prefix.to_owned(),
         }
     }
 
-    fn push(&mut self, path: &str, kind: IssueKind, message: String) {
+    pub(crate) fn push(&mut self, path: &str, kind: IssueKind, message: String) {
         let path = if self.prefix.is_empty() {
             path.to_owned()
         } else {
@@ -93,7 +105,7 @@ impl<'a> Check<'a> {
         });
     }
 
-    fn required(&mut self, present: bool, path: &str) {
+    pub(crate) fn required(&mut self, present: bool, path: &str) {
         if !present {
             self.push(
                 path,
@@ -103,7 +115,7 @@ impl<'a> Check<'a> {
         }
     }
 
-    fn must_support(&mut self, present: bool, path: &str) {
+    pub(crate) fn must_support(&mut self, present: bool, path: &str) {
         if !present {
             self.push(
                 path,
@@ -113,7 +125,7 @@ impl<'a> Check<'a> {
         }
     }
 
-    fn not_allowed(&mut self, present: bool, path: &str, why: &str) {
+    pub(crate) fn not_allowed(&mut self, present: bool, path: &str, why: &str) {
         if present {
             self.push(
                 path,
@@ -123,7 +135,7 @@ impl<'a> Check<'a> {
         }
     }
 
-    fn date(&mut self, value: Option<&DateTime>, path: &str) {
+    pub(crate) fn date(&mut self, value: Option<&DateTime>, path: &str) {
         if let Some(d) = value
             && !d.is_valid()
         {
@@ -135,7 +147,7 @@ impl<'a> Check<'a> {
         }
     }
 
-    fn decimal(&mut self, value: Option<&Decimal>, path: &str) {
+    pub(crate) fn decimal(&mut self, value: Option<&Decimal>, path: &str) {
         if let Some(d) = value
             && d.was_quoted()
         {
@@ -147,9 +159,45 @@ impl<'a> Check<'a> {
         }
     }
 
-    fn money(&mut self, value: Option<&Money>, path: &str) {
+    pub(crate) fn money(&mut self, value: Option<&Money>, path: &str) {
         if let Some(m) = value {
             self.decimal(m.value.as_ref(), &format!("{path}.value"));
+        }
+    }
+
+    /// A code that must be one of `allowed` (a required binding).
+    pub(crate) fn code(&mut self, value: Option<&str>, allowed: &[&str], path: &str) {
+        if let Some(v) = value
+            && !allowed.contains(&v)
+        {
+            self.push(
+                path,
+                IssueKind::Invalid,
+                format!(
+                    "{path} {v:?} is not in its value set ({})",
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+
+    /// A CodeableConcept whose codings in `system` must use one of `allowed`.
+    pub(crate) fn concept_code(
+        &mut self,
+        cc: Option<&CodeableConcept>,
+        system: &str,
+        allowed: &[&str],
+        path: &str,
+    ) {
+        let Some(cc) = cc else { return };
+        for (i, coding) in cc.coding.iter().enumerate() {
+            if coding.system.as_deref() == Some(system) {
+                self.code(
+                    coding.code.as_deref(),
+                    allowed,
+                    &format!("{path}.coding[{i}].code"),
+                );
+            }
         }
     }
 
@@ -225,7 +273,7 @@ impl Patient {
         out
     }
 
-    fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
+    pub(crate) fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
         let mut c = Check::new(out, prefix);
         c.meta(self.meta.as_ref(), true);
         match typed_identifier(&self.identifier, "MB") {
@@ -256,7 +304,7 @@ impl Coverage {
         out
     }
 
-    fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
+    pub(crate) fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
         let mut c = Check::new(out, prefix);
         c.meta(self.meta.as_ref(), true);
         c.required(self.status.is_some(), "status");
@@ -296,7 +344,7 @@ impl Organization {
         out
     }
 
-    fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
+    pub(crate) fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
         let mut c = Check::new(out, prefix);
         c.meta(self.meta.as_ref(), false);
         c.required(self.name.is_some(), "name");
@@ -314,7 +362,7 @@ impl Practitioner {
         out
     }
 
-    fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
+    pub(crate) fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
         let mut c = Check::new(out, prefix);
         c.meta(self.meta.as_ref(), false);
         c.required(!self.identifier.is_empty(), "identifier");
@@ -332,7 +380,7 @@ impl OperationOutcome {
         out
     }
 
-    fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
+    pub(crate) fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
         let mut c = Check::new(out, prefix);
         c.required(!self.issue.is_empty(), "issue");
         for (i, issue) in self.issue.iter().enumerate() {
@@ -351,7 +399,7 @@ impl Bundle {
         out
     }
 
-    fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
+    pub(crate) fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
         let mut c = Check::new(out, prefix);
         c.required(self.type_.is_some(), "type");
         let base = if prefix.is_empty() {
@@ -374,19 +422,6 @@ impl Resource {
         self.validate_into(&mut out, "");
         crate::element::Element::walk(self, "", &mut out);
         out
-    }
-
-    fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
-        match self {
-            Resource::Patient(r) => r.validate_into(out, prefix),
-            Resource::Coverage(r) => r.validate_into(out, prefix),
-            Resource::ExplanationOfBenefit(r) => r.validate_into(out, prefix),
-            Resource::Organization(r) => r.validate_into(out, prefix),
-            Resource::Practitioner(r) => r.validate_into(out, prefix),
-            Resource::OperationOutcome(r) => r.validate_into(out, prefix),
-            Resource::Bundle(r) => r.validate_into(out, prefix),
-            Resource::Other(_) => {}
-        }
     }
 }
 
@@ -411,7 +446,7 @@ impl ExplanationOfBenefit {
         out
     }
 
-    fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
+    pub(crate) fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
         if self.is_prior_authorization() {
             self.check_prior_auth(&mut Check::new(out, prefix));
             return;

@@ -320,6 +320,17 @@ pub enum Error {
     #[error("the member's tokens name no FHIR Patient id")]
     MissingPatient,
 
+    /// A resource type given by name ([`FhirClient::search_type`](crate::fhir::FhirClient::search_type),
+    /// [`read_type`](crate::fhir::FhirClient::read_type)) cannot be used: not a FHIR type name
+    /// (`[A-Z][A-Za-z]+`), or, for a member's search, a type with no patient search parameter.
+    #[error("resource type {name:?} {reason}")]
+    InvalidResourceType {
+        /// The name as given (at most 64 characters of it).
+        name: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+
     /// The payer does not support the operation (for example `Patient/$everything`).
     #[error("{payer} does not support {operation}")]
     Unsupported {
@@ -440,6 +451,7 @@ impl Error {
             | Error::PageLimit { .. }
             | Error::OperationOutcome { .. }
             | Error::MissingPatient
+            | Error::InvalidResourceType { .. }
             | Error::Unsupported { .. } => Stage::Fhir,
         }
     }
@@ -515,6 +527,9 @@ impl Error {
             ),
             Error::MissingPatient => Some(
                 "the token response carried no patient: check the adapter's patient_id_source(), or request the launch/patient scope",
+            ),
+            Error::InvalidResourceType { .. } => Some(
+                "name a FHIR resource type as in URLs (Observation, MedicationRequest); search types outside the Patient compartment (Organization, Location, Medication) with search_type",
             ),
             Error::Unsupported { .. } => {
                 Some("use coverage() and explanation_of_benefits() (and other searches) instead")

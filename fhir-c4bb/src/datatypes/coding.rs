@@ -90,6 +90,19 @@ impl CodeableConcept {
         self.coding.iter().any(|c| c.code.as_deref() == Some(code))
     }
 
+    /// The display text of the concept: `text`, else the first coding's `display`, else
+    /// the first coding's `code`. The same as [`display`](Self::display).
+    ///
+    /// ```
+    /// let cc: fhir_c4bb::datatypes::CodeableConcept = fhir_c4bb::from_str(
+    ///     r#"{"coding":[{"code":"x"},{"system":"urn:s","code":"y","display":"Why"}]}"#)?;
+    /// assert_eq!(cc.display_text(), Some("Why"));
+    /// # Ok::<(), fhir_c4bb::ParseError>(())
+    /// ```
+    pub fn display_text(&self) -> Option<&str> {
+        self.display()
+    }
+
     /// Text for people: `text`, else the first coding display, else the first code.
     pub fn display(&self) -> Option<&str> {
         self.text

@@ -15,6 +15,7 @@ mod meta;
 mod period;
 mod quantity;
 mod reference;
+mod timing;
 
 pub use address::Address;
 pub use annotation::{Annotation, AnnotationAuthor};
@@ -28,3 +29,7 @@ pub use meta::{Meta, Narrative, Xhtml};
 pub use period::Period;
 pub use quantity::{Money, Quantity, Range, Ratio};
 pub use reference::Reference;
+pub use timing::{
+    Dosage, DosageAsNeeded, DosageDose, DosageDoseAndRate, DosageRate, SampledData, Signature,
+    Timing, TimingBounds, TimingRepeat,
+};

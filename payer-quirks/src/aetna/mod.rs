@@ -81,6 +81,13 @@ pub(crate) fn urls(env: Environment) -> Urls {
 }
 
 /// The resource types Aetna's sandbox CapabilityStatement lists for search.
+///
+/// Clinical types included: this list follows the sandbox CapabilityStatement (PAYERS.md §1 "Resources",
+/// source: the api-evangelist/aetna capture of it, (doc)), which lists US Core Condition, Observation,
+/// Procedure, ... beside the claims. An integration guide that calls the API claims-only is not among our
+/// sources and was not followed. The simulator serves the member's US Core records for every type listed here
+/// that the fixtures cover; if production turns out claims-only, those searches come back empty (or 403), and
+/// `connect` notes it per type without failing the export.
 pub const RESOURCES: &[&str] = &[
     "Patient",
     "Coverage",

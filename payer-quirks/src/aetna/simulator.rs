@@ -63,6 +63,8 @@ fn config(origin: &url::Url, opts: &SimOptions) -> SimConfig {
         token.path(),
     );
     let root_path = auth_root.path().trim_end_matches('/').to_owned();
+    // What the payer's module lists is what it serves, its members' US Core clinical records included.
+    c.serve(super::RESOURCES);
     c.smart_config_paths = vec![format!("{root_path}/.well-known/smart-configuration")];
     // Aetna's CapabilityStatement does not point at its OAuth endpoints: discovery is at the auth root only.
     c.metadata_oauth_uris = false;

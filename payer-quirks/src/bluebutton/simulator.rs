@@ -39,6 +39,8 @@ fn config(origin: &url::Url, opts: &SimOptions) -> SimConfig {
     );
     // Medicare fee-for-service is not an impacted payer of CMS-0057-F (Medicare Advantage, Medicaid, CHIP and
     // Marketplace plans are): Blue Button serves claims only, no prior authorizations.
+    // What the payer's module lists is what it serves, its members' US Core clinical records included.
+    c.serve(super::RESOURCES);
     c.prior_authorizations = false;
     c.revoke_path = place.url(u.revoke).path().to_owned();
     c.userinfo_path = Some(place.url(u.userinfo).path().to_owned());

@@ -47,6 +47,8 @@ fn config(origin: &url::Url, opts: &SimOptions) -> SimConfig {
         &format!("{OAUTH}/authorize"),
         &format!("{OAUTH}/token"),
     );
+    // What the payer's module lists is what it serves, its members' US Core clinical records included.
+    c.serve(super::RESOURCES);
     c.revoke_path = format!("{OAUTH}/revoke");
     c.userinfo_path = Some(format!("{OAUTH}/userinfo"));
     c.smart_config_paths = match (env, u.oauth_root) {

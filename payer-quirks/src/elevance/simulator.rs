@@ -59,6 +59,8 @@ fn config(origin: &url::Url, opts: &SimOptions, brand: Option<Brand>) -> SimConf
         super::AUTHORIZE_PATH,
         super::TOKEN_PATH,
     );
+    // What the payer's module lists is what it serves, its members' US Core clinical records included.
+    c.serve(super::RESOURCES);
     c.revoke_path = "/client.oauth2/registered/api/v1/revoke".into();
     c.foreign_fhir_paths = Brand::ALL
         .iter()

@@ -30,6 +30,8 @@ fn config(origin: &url::Url, opts: &SimOptions) -> SimConfig {
     let mut issuer = origin.clone();
     issuer.set_path("/auth");
     let mut c = SimConfig::standard("Humana", adapter, issuer, authorize.path(), token.path());
+    // What the payer's module lists is what it serves, its members' US Core clinical records included.
+    c.serve(super::RESOURCES);
     c.revoke_path = "/auth/revoke".into();
     c.smart_config_paths = Vec::new();
     c.metadata_oauth_uris = true;

@@ -183,6 +183,9 @@ pub(crate) struct SimConfig {
     pub gateway_envelope: bool,
     /// Other FHIR bases on the same gateway (other brands): anything under them gets a gateway 403.
     pub foreign_fhir_paths: Vec<String>,
+    /// The resource types the payer serves (its module's `RESOURCES`); the member's US Core clinical records
+    /// are served for those in the list, and `metadata` lists them besides the core five.
+    pub resources: Vec<String>,
     /// The member's Patient id.
     pub patient_id: String,
     /// The member's login.
@@ -190,7 +193,26 @@ pub(crate) struct SimConfig {
     pub password: String,
 }
 
+/// What every simulator serves and lists in `metadata`: the member, their coverage and claims, and the
+/// organizations and practitioners the claims reference.
+pub(crate) const CORE_RESOURCES: &[&str] = &[
+    "Patient",
+    "Coverage",
+    "ExplanationOfBenefit",
+    "Organization",
+    "Practitioner",
+];
+
 impl SimConfig {
+    /// Serves the types in `listed` (a payer module's `RESOURCES`) besides the core ones.
+    pub(crate) fn serve(&mut self, listed: &[&str]) {
+        for ty in listed {
+            if !self.resources.iter().any(|r| r == ty) {
+                self.resources.push((*ty).to_owned());
+            }
+        }
+    }
+
     /// Standard behaviour for `adapter`, with OAuth endpoints at the given paths.
     pub(crate) fn standard(
         payer_name: &str,
@@ -258,6 +280,7 @@ impl SimConfig {
             bot_cookies: false,
             gateway_envelope: false,
             foreign_fhir_paths: Vec::new(),
+            resources: CORE_RESOURCES.iter().map(|s| (*s).to_owned()).collect(),
             patient_id: "member-1".to_owned(),
             username: "member1".to_owned(),
             password: "member1-password".to_owned(),

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::SimError;
-use super::fixtures::{FILES, PRIOR_AUTH_EXAMPLE};
+use super::fixtures::{FILES, PRIOR_AUTH_EXAMPLE, US_CORE};
 
 /// What the simulator serves for its member.
 #[derive(Debug, Clone)]
@@ -18,6 +18,11 @@ pub(crate) struct MemberData {
     pub later: Vec<Value>,
     /// Organizations and Practitioners the claims reference.
     pub others: Vec<Value>,
+    /// The member's US Core clinical records (Condition, Observation, ...) of the types the payer serves,
+    /// sorted by type then id ([`with_clinical`](Self::with_clinical)).
+    pub clinical: Vec<Value>,
+    /// The Location, Medication, Organization and Practitioner examples those records reference.
+    pub clinical_referenced: Vec<Value>,
 }
 
 impl MemberData {
@@ -35,8 +40,62 @@ impl MemberData {
                 .chain(&self.coverages)
                 .chain(&self.eobs)
                 .chain(&self.others)
+                .chain(&self.clinical)
+                .chain(&self.clinical_referenced)
                 .find(|r| r["resourceType"] == resource_type && r["id"] == id)
         })
+    }
+
+    /// The clinical records of `resource_type` (a searched type), or for a type outside the Patient
+    /// compartment the referenced examples of it, in id order.
+    pub(crate) fn clinical_of(&self, resource_type: &str) -> Vec<Value> {
+        self.clinical
+            .iter()
+            .chain(&self.clinical_referenced)
+            .filter(|r| r["resourceType"] == resource_type)
+            .cloned()
+            .collect()
+    }
+
+    /// Adds the member's clinical records: every embedded US Core example whose type is in `served` (the payer
+    /// module's resource list), its `Patient/example` references pointing at the member, and, when any is
+    /// served, the referenced Location, Medication, Organization and Practitioner examples (readable by id;
+    /// searchable where `served` lists them).
+    pub(crate) fn with_clinical(mut self, served: &[String]) -> Result<Self, SimError> {
+        let member_ref = format!(
+            "Patient/{}",
+            self.patient["id"].as_str().unwrap_or_default()
+        );
+        let mut clinical = Vec::new();
+        let mut referenced = Vec::new();
+        for (name, text) in US_CORE {
+            let mut value: Value =
+                serde_json::from_str(text).map_err(|e| SimError::Data(format!("{name}: {e}")))?;
+            rewrite_us_core_patient(&mut value, &member_ref);
+            let ty = value["resourceType"]
+                .as_str()
+                .ok_or_else(|| SimError::Data(format!("{name}: no resourceType")))?
+                .to_owned();
+            if US_CORE_REFERENCED.contains(&ty.as_str()) {
+                referenced.push(value);
+            } else if served.contains(&ty) {
+                clinical.push(value);
+            }
+        }
+        if clinical.is_empty() {
+            referenced.clear();
+        }
+        let key = |v: &Value| {
+            (
+                v["resourceType"].as_str().unwrap_or_default().to_owned(),
+                v["id"].as_str().unwrap_or_default().to_owned(),
+            )
+        };
+        clinical.sort_by_key(key);
+        referenced.sort_by_key(key);
+        self.clinical = clinical;
+        self.clinical_referenced = referenced;
+        Ok(self)
     }
 
     /// The EOBs as they stand on `day`, in id order.
@@ -50,6 +109,33 @@ impl MemberData {
                 later.unwrap_or(e).clone()
             })
             .collect()
+    }
+}
+
+/// Types of the US Core examples that are not the member's records but referenced by them.
+const US_CORE_REFERENCED: &[&str] = &["Location", "Medication", "Organization", "Practitioner"];
+
+/// The US Core examples' patient.
+const US_CORE_PATIENT: &str = "Patient/example";
+
+fn rewrite_us_core_patient(value: &mut Value, member_ref: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "reference"
+                    && let Value::String(s) = v
+                    && s == US_CORE_PATIENT
+                {
+                    *s = member_ref.to_owned();
+                    continue;
+                }
+                rewrite_us_core_patient(v, member_ref);
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| rewrite_us_core_patient(v, member_ref)),
+        _ => {}
     }
 }
 
@@ -103,6 +189,8 @@ pub(crate) fn build(patient_id: &str, prior_authorizations: bool) -> Result<Memb
         eobs,
         later,
         others,
+        clinical: Vec::new(),
+        clinical_referenced: Vec::new(),
     })
 }
 
@@ -329,6 +417,47 @@ fn rewrite_references(value: &mut Value, member_ref: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clinical_records_are_the_served_types_only_and_point_at_the_member() {
+        let served: Vec<String> = ["Patient", "Condition", "Observation"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let data = build("m-42", false)
+            .unwrap()
+            .with_clinical(&served)
+            .unwrap();
+        let types: std::collections::BTreeSet<&str> = data
+            .clinical
+            .iter()
+            .filter_map(|r| r["resourceType"].as_str())
+            .collect();
+        assert_eq!(types, ["Condition", "Observation"].into_iter().collect());
+        assert!(
+            data.clinical_of("Observation").len() >= 10,
+            "labs and vitals"
+        );
+        let text = serde_json::to_string(&data.clinical).unwrap();
+        assert!(
+            !text.contains("\"Patient/example\""),
+            "every reference rewritten"
+        );
+        for r in &data.clinical {
+            assert_eq!(r["subject"]["reference"], "Patient/m-42", "{}", r["id"]);
+        }
+        // Referenced examples are readable by id once any clinical type is served.
+        assert!(data.find("Medication", "uscore-med2", 0).is_some());
+        assert!(data.clinical_of("Medication").len() == 2);
+        // A claims-only payer serves none of it.
+        let claims_only: Vec<String> = vec!["Patient".into(), "Coverage".into()];
+        let none = build("m-42", false)
+            .unwrap()
+            .with_clinical(&claims_only)
+            .unwrap();
+        assert!(none.clinical.is_empty() && none.clinical_referenced.is_empty());
+        assert!(none.find("Medication", "uscore-med2", 0).is_none());
+    }
 
     #[test]
     fn every_resource_points_at_the_member_and_every_profile_is_served() {

@@ -155,27 +155,34 @@ impl Engine {
     }
 
     fn capability_statement(&self) -> Value {
-        let resources: Vec<Value> = [
-            "Patient",
-            "Coverage",
-            "ExplanationOfBenefit",
-            "Organization",
-            "Practitioner",
-        ]
-        .iter()
-        .map(|t| {
-            let mut r =
-                json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}]});
-            if *t == "ExplanationOfBenefit" && self.cfg.eob_profile_search {
-                r["searchParam"] = json!([
-                    {"name": "patient", "type": "reference"},
-                    {"name": "_lastUpdated", "type": "date"},
-                    {"name": "_profile", "type": "uri"},
-                ]);
-            }
-            r
-        })
-        .collect();
+        let resources: Vec<Value> = self
+            .cfg
+            .resources
+            .iter()
+            .map(|t| {
+                let mut r =
+                    json!({"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}]});
+                if !super::config::CORE_RESOURCES.contains(&t.as_str())
+                    && let Some(param) = smart_core::fhir::patient_search_parameter(t)
+                {
+                    r["searchParam"] = json!([{"name": param, "type": "reference"}]);
+                    if CATEGORY_TYPES.contains(&t.as_str()) {
+                        r["searchParam"]
+                            .as_array_mut()
+                            .into_iter()
+                            .for_each(|a| a.push(json!({"name": "category", "type": "token"})));
+                    }
+                }
+                if *t == "ExplanationOfBenefit" && self.cfg.eob_profile_search {
+                    r["searchParam"] = json!([
+                        {"name": "patient", "type": "reference"},
+                        {"name": "_lastUpdated", "type": "date"},
+                        {"name": "_profile", "type": "uri"},
+                    ]);
+                }
+                r
+            })
+            .collect();
         let mut rest = json!({"mode": "server", "resource": resources});
         if self.cfg.metadata_oauth_uris {
             rest["security"] = json!({
@@ -243,8 +250,14 @@ impl Engine {
             }
             "Coverage" => data.coverages.clone(),
             "ExplanationOfBenefit" => data.eobs_on(self.today()),
-            _ => Vec::new(),
+            // The member's US Core records (only the types the payer's module lists were loaded).
+            _ => data.clinical_of(rtype),
         };
+        if let Some(wanted) = req.param("category")
+            && CATEGORY_TYPES.contains(&rtype)
+        {
+            matches.retain(|r| has_token(&r["category"], wanted));
+        }
         if rtype == "ExplanationOfBenefit"
             && self.cfg.eob_profile_search
             && let Some(wanted) = req.param("_profile")
@@ -410,6 +423,35 @@ impl Engine {
         bundle["link"] = json!([{"relation": "self", "url": format!("{}/Patient/{self_id}/$everything", self.fhir_base())}]);
         self.fhir_json(StatusCode::OK, &bundle)
     }
+}
+
+/// Types whose `category` search the simulator honours.
+const CATEGORY_TYPES: &[&str] = &[
+    "Condition",
+    "Observation",
+    "DiagnosticReport",
+    "DocumentReference",
+];
+
+/// Whether a CodeableConcept (or a list of them) has one of the comma-separated `code` or `system|code`
+/// tokens in `wanted`.
+fn has_token(concepts: &Value, wanted: &str) -> bool {
+    let list: Vec<&Value> = match concepts {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    };
+    wanted.split(',').any(|token| {
+        let (system, code) = match token.split_once('|') {
+            Some((s, c)) => (Some(s), c),
+            None => (None, token),
+        };
+        list.iter().any(|cc| {
+            cc["coding"].as_array().into_iter().flatten().any(|c| {
+                c["code"] == code && system.is_none_or(|s| s.is_empty() || c["system"] == s)
+            })
+        })
+    })
 }
 
 /// Reads the page cursor of `paging` from the query: the offset of the first result.

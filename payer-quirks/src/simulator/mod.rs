@@ -193,6 +193,9 @@ pub struct Member {
     pub prior_auth_ids: Vec<String>,
     /// EOBs per page when the request names no `_count`.
     pub page_size: u32,
+    /// The member's US Core clinical records, by resource type (ids in page order): only the types the payer's
+    /// module lists; empty for a claims-only payer.
+    pub clinical: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Member {
@@ -368,7 +371,8 @@ pub(crate) async fn start(
         &cfg.patient_id,
         opts.prior_authorizations
             .unwrap_or(cfg.prior_authorizations),
-    )?;
+    )?
+    .with_clinical(&cfg.resources)?;
     let refresh = match (opts.refresh_tokens, cfg.refresh) {
         // A payer whose "no refresh" means "refresh refused" (CMS one-time apps) keeps its rule.
         (Some(false), RefreshRule::Forbidden) => RefreshRule::Forbidden,
@@ -389,6 +393,17 @@ pub(crate) async fn start(
             .cloned()
             .collect::<Vec<_>>()),
         page_size: opts.page_size.unwrap_or(cfg.default_count),
+        clinical: {
+            let mut by_type: std::collections::BTreeMap<String, Vec<String>> =
+                std::collections::BTreeMap::new();
+            for r in &data.clinical {
+                by_type
+                    .entry(r["resourceType"].as_str().unwrap_or_default().to_owned())
+                    .or_default()
+                    .push(r["id"].as_str().unwrap_or_default().to_owned());
+            }
+            by_type
+        },
     };
     let engine = Arc::new(Engine {
         cfg,

@@ -44,6 +44,8 @@ fn config(origin: &url::Url, opts: &SimOptions) -> SimConfig {
         &format!("{root}/oauth/authorize"),
         &format!("{root}/oauth/token"),
     );
+    // What the payer's module lists is what it serves, its members' US Core clinical records included.
+    c.serve(super::RESOURCES);
     c.revoke_path = format!("{root}/oauth/revoke");
     c.userinfo_path = Some(format!("{root}/userinfo"));
     c.openid_config_paths = vec![format!("{root}/.well-known/openid-configuration")];

@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
-use fhir_c4bb::{Coverage, ExplanationOfBenefit, Patient, Resource};
+use fhir_c4bb::{CapabilityStatement, Coverage, ExplanationOfBenefit, Patient, Resource};
 
-use super::model::{FhirResource, decode_resource};
+use super::model::{FhirResource, decode_error, decode_resource, wrong_type};
 use super::paging::{SearchStream, Start};
 use super::pool::FhirClientBuilder;
-use super::search::{EobQuery, SearchParams};
+use super::search::{
+    EobQuery, SearchItem, SearchParams, is_resource_type_name, patient_search_parameter,
+    patient_search_value,
+};
 use super::transport::Transport;
 use crate::adapter::{CoverageSearch, PayerAdapter};
 use crate::error::{Error, Result};
@@ -164,6 +167,120 @@ impl FhirClient {
         }
     }
 
+    /// Reads `{base}/{name}/{id}` for a type known only at run time (from the payer's CapabilityStatement or
+    /// its adapter's list), typed where `fhir-c4bb` models `name`, raw JSON ([`Resource::Other`]) otherwise.
+    ///
+    /// Fails with [`Error::InvalidResourceType`] unless `name` is a FHIR type name (`[A-Z][A-Za-z]+`), before
+    /// any request; with [`Error::Decode`] (path `resourceType`) when the server answers with another type.
+    ///
+    /// ```no_run
+    /// # async fn run(client: smart_core::fhir::FhirClient) -> smart_core::Result<()> {
+    /// let location = client.read_type("Location", "loc-1").await?;
+    /// assert_eq!(location.resource_type(), "Location");
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_type(&self, name: &str, id: &str) -> Result<Resource> {
+        check_type_name(name)?;
+        let url = self.transport.url_for(&[name, id])?;
+        let received = self.transport.get(&url, self.tokens.as_ref()).await?;
+        let resource: Resource = decode_resource(&received.body, &url)?;
+        if resource.resource_type() != name {
+            return Err(wrong_type(&url, name, resource.resource_type()));
+        }
+        Ok(resource)
+    }
+
+    /// Searches the member's resources of a type known only at run time: `{base}/{name}?{patient}&{params}`,
+    /// every page, with the same paging, retries, page-size clamp and payer quirks as the typed searches.
+    ///
+    /// For a type in the Patient compartment the member's patient parameter is added from one table
+    /// ([`patient_search_parameter`]: `patient={id}` for Observation, `beneficiary=Patient/{id}` for
+    /// Coverage, or `patient={id}` where the adapter says [`CoverageSearch::Patient`]), unless `params`
+    /// already sets it. Other types (Organization, Location, Medication, ...) are searched with `params` as
+    /// given. Matches are the resources of type `name` (typed where `fhir-c4bb` models it); any other
+    /// resource in the Bundle is [`SearchItem::Included`], an `OperationOutcome` a warning.
+    ///
+    /// An invalid `name` (not `[A-Z][A-Za-z]+`) makes a stream that fails at once with
+    /// [`Error::InvalidResourceType`], without a request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: smart_core::fhir::FhirClient) -> smart_core::Result<()> {
+    /// use smart_core::fhir::SearchParams;
+    /// let labs = client
+    ///     .search_type("Observation", SearchParams::new().param("category", "laboratory"))
+    ///     .collect_all()
+    ///     .await?;
+    /// for lab in &labs.matches {
+    ///     println!("{} {:?}", lab.resource_type(), lab.id());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn search_type(&self, name: &str, params: SearchParams) -> SearchStream<Resource> {
+        if let Err(e) = check_type_name(name) {
+            return SearchStream::failed(e);
+        }
+        let owned = name.to_owned();
+        let parameter = match (name, self.transport.adapter.coverage_search()) {
+            ("Coverage", CoverageSearch::Patient) => Some("patient"),
+            _ => patient_search_parameter(name),
+        }
+        .filter(|p| !params.pairs().iter().any(|(k, _)| k == p));
+        let stream: SearchStream<Resource> = match parameter {
+            Some(parameter) => {
+                let segment = owned.clone();
+                SearchStream::new(
+                    self.clone(),
+                    Start::ForPatient(Box::new(move |client, id| {
+                        let mut url = client.transport.url_for(&[&segment])?;
+                        let mut scoped = SearchParams::new()
+                            .param(parameter, patient_search_value(parameter, id));
+                        for (k, v) in params.pairs() {
+                            scoped = scoped.param(k.clone(), v.clone());
+                        }
+                        if let Some(n) = params.page_size() {
+                            scoped = scoped.count(n);
+                        }
+                        scoped.apply(&mut url, client.transport.adapter.max_page_size());
+                        Ok(url)
+                    })),
+                )
+            }
+            None => match self.transport.url_for(&[name]) {
+                Ok(mut url) => {
+                    params.apply(&mut url, self.transport.adapter.max_page_size());
+                    SearchStream::new(self.clone(), Start::Url(url))
+                }
+                Err(e) => return SearchStream::failed(e),
+            },
+        };
+        let eob = name == ExplanationOfBenefit::RESOURCE_TYPE;
+        stream
+            .map_items(move |item| match item {
+                SearchItem::Match(r) if r.resource_type() != owned => SearchItem::Included(r),
+                other => other,
+            })
+            .with_prior_authorizations(eob)
+    }
+
+    /// The payer's CapabilityStatement (`GET {base}/metadata`), fetched **without** the bearer token (servers
+    /// serve it to anyone, and it needs no member): which types it serves, their interactions and search
+    /// parameters. Same origin checks, retries and size limit as every other request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: smart_core::fhir::FhirClient) -> smart_core::Result<()> {
+    /// let capabilities = client.capabilities().await?;
+    /// for ty in capabilities.searchable_types() {
+    ///     let params: Vec<_> = capabilities.resource(ty).into_iter().flat_map(|r| r.search_param_names()).collect();
+    ///     println!("{ty}: {}", params.join(", "));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn capabilities(&self) -> Result<CapabilityStatement> {
+        let url = self.transport.url_for(&["metadata"])?;
+        let received = self.transport.get_anonymous(&url).await?;
+        fhir_c4bb::from_slice(&received.body).map_err(|e| decode_error(&url, e))
+    }
+
     /// `Patient/{id}/$everything`: every resource the payer holds for the member, as
     /// [`SearchItem::Match`](super::SearchItem::Match)es (warnings still arrive as warnings).
     ///
@@ -197,5 +314,17 @@ impl FhirClient {
                 Ok(url)
             })),
         )
+    }
+}
+
+/// Fails unless `name` is a FHIR type name (see [`is_resource_type_name`]).
+fn check_type_name(name: &str) -> Result<()> {
+    if is_resource_type_name(name) {
+        Ok(())
+    } else {
+        Err(Error::InvalidResourceType {
+            name: name.chars().take(64).collect(),
+            reason: "is not a FHIR resource type name ([A-Z][A-Za-z]+)",
+        })
     }
 }

@@ -47,4 +47,7 @@ pub use pool::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, DEFAULT_REQUEST_TIMEOUT,
     FhirClientBuilder, FhirPool, FhirPoolBuilder,
 };
-pub use search::{EobQuery, EobScope, SearchItem, SearchParams, SearchResults};
+pub use search::{
+    EobQuery, EobScope, SearchItem, SearchParams, SearchResults, is_resource_type_name,
+    patient_search_parameter,
+};

@@ -3,10 +3,7 @@
 
 use std::collections::VecDeque;
 
-use fhir_c4bb::{
-    Bundle, Coverage, ExplanationOfBenefit, OperationOutcome, Organization, ParseError, Patient,
-    Practitioner, Resource,
-};
+use fhir_c4bb::{OperationOutcome, ParseError, Resource};
 use url::Url;
 
 use super::search::SearchItem;
@@ -29,30 +26,21 @@ pub trait FhirResource: Sized + Send + 'static {
     fn from_resource(resource: Resource) -> std::result::Result<Self, Resource>;
 }
 
+/// One `FhirResource` impl per type of `fhir-c4bb`'s registry, so a type added there is
+/// readable and searchable here without an edit.
 macro_rules! typed_resource {
-    ($($ty:ident),*) => {$(
+    ($($variant:ident => $ty:ty, $as_fn:ident, $into_fn:ident, $doc:literal;)*) => {$(
         impl FhirResource for $ty {
-            const RESOURCE_TYPE: &'static str = $ty::RESOURCE_TYPE;
+            const RESOURCE_TYPE: &'static str = <$ty>::RESOURCE_TYPE;
 
             fn from_resource(resource: Resource) -> std::result::Result<Self, Resource> {
-                match resource {
-                    Resource::$ty(r) => Ok(*r),
-                    other => Err(other),
-                }
+                resource.$into_fn()
             }
         }
     )*};
 }
 
-typed_resource!(
-    Patient,
-    Coverage,
-    ExplanationOfBenefit,
-    Organization,
-    Practitioner,
-    OperationOutcome,
-    Bundle
-);
+fhir_c4bb::with_resource_types!(typed_resource);
 
 /// Any resource type: every resource is a match. `read::<Resource>` is not meaningful (no type in the URL).
 impl FhirResource for Resource {
@@ -71,7 +59,7 @@ pub(crate) struct Page<T> {
     pub self_link: Option<String>,
 }
 
-fn decode_error(url: &Url, e: ParseError) -> Error {
+pub(crate) fn decode_error(url: &Url, e: ParseError) -> Error {
     let message = if e.is_syntax() {
         format!("{} (the body is not complete JSON)", e.json_error())
     } else {
@@ -85,7 +73,7 @@ fn decode_error(url: &Url, e: ParseError) -> Error {
     }
 }
 
-fn wrong_type(url: &Url, expected: &str, found: &str) -> Error {
+pub(crate) fn wrong_type(url: &Url, expected: &str, found: &str) -> Error {
     Error::Decode {
         stage: Stage::Fhir,
         url: redact_url(url),
@@ -214,6 +202,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::*;
+    use fhir_c4bb::ExplanationOfBenefit;
 
     fn url() -> Url {
         Url::parse("https://payer.example/fhir/ExplanationOfBenefit?patient=1").unwrap()

@@ -122,6 +122,17 @@ impl<T: FhirResource> SearchStream<T> {
         }
     }
 
+    /// Rewrites each item as pages arrive (used to tell matches from other resources by a run-time type).
+    pub(crate) fn map_items(
+        self,
+        f: impl Fn(SearchItem<T>) -> SearchItem<T> + Send + 'static,
+    ) -> Self {
+        Self {
+            inner: self.inner.map_ok(f).boxed(),
+            prior_authorizations: self.prior_authorizations,
+        }
+    }
+
     pub(crate) fn with_prior_authorizations(mut self, included: bool) -> Self {
         self.prior_authorizations = included;
         self

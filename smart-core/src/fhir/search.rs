@@ -147,6 +147,88 @@ impl SearchParams {
     }
 }
 
+/// The search parameter that scopes a search of each Patient-compartment type to one member, the one table
+/// the fetch layer uses (FHIR R4's Patient CompartmentDefinition, as US Core and CARIN BB search them).
+///
+/// `patient` takes the bare id (`patient=123`), `beneficiary` (Coverage) a reference (`Patient/123`), and
+/// `Patient` itself is searched by `_id`. Coverage follows the adapter instead where it says so
+/// ([`CoverageSearch`](crate::CoverageSearch)).
+const PATIENT_PARAMETERS: &[(&str, &str)] = &[
+    ("AllergyIntolerance", "patient"),
+    ("CarePlan", "patient"),
+    ("CareTeam", "patient"),
+    ("Claim", "patient"),
+    ("ClaimResponse", "patient"),
+    ("Composition", "patient"),
+    ("Condition", "patient"),
+    ("Coverage", "beneficiary"),
+    ("Device", "patient"),
+    ("DiagnosticReport", "patient"),
+    ("DocumentReference", "patient"),
+    ("Encounter", "patient"),
+    ("ExplanationOfBenefit", "patient"),
+    ("FamilyMemberHistory", "patient"),
+    ("Goal", "patient"),
+    ("Immunization", "patient"),
+    ("List", "patient"),
+    ("Media", "patient"),
+    ("MedicationAdministration", "patient"),
+    ("MedicationDispense", "patient"),
+    ("MedicationRequest", "patient"),
+    ("MedicationStatement", "patient"),
+    ("Observation", "patient"),
+    ("Patient", "_id"),
+    ("Procedure", "patient"),
+    ("Provenance", "patient"),
+    ("QuestionnaireResponse", "patient"),
+    ("RelatedPerson", "patient"),
+    ("ServiceRequest", "patient"),
+    ("Specimen", "patient"),
+];
+
+/// The search parameter that finds one member's resources of `resource_type` (`patient` for Observation,
+/// `beneficiary` for Coverage, `_id` for Patient), or `None` for types outside the Patient compartment
+/// (Organization, Practitioner, PractitionerRole, Location, Medication, Endpoint): those are read where the
+/// member's resources reference them.
+///
+/// ```
+/// use smart_core::fhir::patient_search_parameter;
+/// assert_eq!(patient_search_parameter("Observation"), Some("patient"));
+/// assert_eq!(patient_search_parameter("Coverage"), Some("beneficiary"));
+/// assert_eq!(patient_search_parameter("Medication"), None);
+/// ```
+pub fn patient_search_parameter(resource_type: &str) -> Option<&'static str> {
+    PATIENT_PARAMETERS
+        .binary_search_by(|(name, _)| (*name).cmp(resource_type))
+        .ok()
+        .and_then(|i| PATIENT_PARAMETERS.get(i))
+        .map(|(_, param)| *param)
+}
+
+/// The value of a member's patient search parameter: a reference for `beneficiary`, the bare id otherwise.
+pub(crate) fn patient_search_value(parameter: &str, patient_id: &str) -> String {
+    match parameter {
+        "beneficiary" => format!("Patient/{patient_id}"),
+        _ => patient_id.to_owned(),
+    }
+}
+
+/// Whether `name` can be a FHIR resource type: `[A-Z][A-Za-z]+`, at most 64 characters. Safe as a URL path
+/// segment and as a file name.
+///
+/// ```
+/// use smart_core::fhir::is_resource_type_name;
+/// assert!(is_resource_type_name("MedicationRequest"));
+/// assert!(!is_resource_type_name("../Patient"));
+/// assert!(!is_resource_type_name("observation"));
+/// ```
+pub fn is_resource_type_name(name: &str) -> bool {
+    name.len() >= 2
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_alphabetic())
+}
+
 /// Which kinds of ExplanationOfBenefit an [`EobQuery`] reads: claims, prior authorizations (`use =
 /// preauthorization`, see [`fhir_c4bb::prior_auth`]), or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -368,6 +450,37 @@ mod tests {
             query(EobQuery::new(), PriorAuthSearch::UseParameter),
             "patient=p1"
         );
+    }
+
+    #[test]
+    fn the_patient_parameter_table_is_sorted_and_answers_every_entry() {
+        // binary_search needs the order; a type added out of order would silently become unscoped.
+        assert!(PATIENT_PARAMETERS.windows(2).all(|w| w[0].0 < w[1].0));
+        for (name, param) in PATIENT_PARAMETERS {
+            assert_eq!(patient_search_parameter(name), Some(*param), "{name}");
+            assert!(is_resource_type_name(name), "{name}");
+        }
+        assert_eq!(patient_search_parameter("Organization"), None);
+        assert_eq!(patient_search_value("beneficiary", "p1"), "Patient/p1");
+        assert_eq!(patient_search_value("patient", "p1"), "p1");
+    }
+
+    #[test]
+    fn a_type_name_is_letters_only_and_capitalised() {
+        for bad in [
+            "",
+            "A",
+            "observation",
+            "Obs/ervation",
+            "Obs%2F",
+            "Observation1",
+            "..",
+            "Ob servation",
+        ] {
+            assert!(!is_resource_type_name(bad), "{bad:?}");
+        }
+        assert!(!is_resource_type_name(&"A".repeat(65)));
+        assert!(is_resource_type_name("AllergyIntolerance"));
     }
 
     #[test]

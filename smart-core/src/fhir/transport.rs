@@ -94,6 +94,23 @@ impl Transport {
         self.get_observed(url, tokens, None).await
     }
 
+    /// [`get`](Self::get) without a bearer token (the CapabilityStatement at `metadata`, which servers
+    /// serve unauthenticated): same checks, retries and limits; a 401 is final.
+    pub async fn get_anonymous(&self, url: &Url) -> Result<Received> {
+        self.check_url(url)?;
+        let span = tracing::info_span!(
+            "fhir.request",
+            method = "GET",
+            path = url.path(),
+            status = tracing::field::Empty,
+            attempt = tracing::field::Empty,
+            wait_ms = tracing::field::Empty,
+        );
+        self.get_with_retries(url, None, None)
+            .instrument(span)
+            .await
+    }
+
     /// [`get`](Self::get), showing the successful answer's body to `observer` as it arrives (on every attempt
     /// that gets a 2xx answer: a dropped connection's partial body included).
     pub async fn get_observed(
@@ -111,7 +128,7 @@ impl Transport {
             attempt = tracing::field::Empty,
             wait_ms = tracing::field::Empty,
         );
-        self.get_with_retries(url, tokens, observer)
+        self.get_with_retries(url, Some(tokens), observer)
             .instrument(span)
             .await
     }
@@ -119,12 +136,15 @@ impl Transport {
     async fn get_with_retries(
         &self,
         url: &Url,
-        tokens: &dyn TokenSource,
+        tokens: Option<&dyn TokenSource>,
         mut observer: Option<BodyObserver<'_>>,
     ) -> Result<Received> {
         let policy = &self.policy;
         let max_attempts = policy.max_attempts.max(1);
-        let mut token = tokens.current().await?;
+        let mut token = match tokens {
+            Some(tokens) => Some(tokens.current().await?),
+            None => None,
+        };
         let mut started: Option<Instant> = None;
         let mut attempts = 0u32;
         let mut sent = 0u32;
@@ -149,8 +169,13 @@ impl Transport {
                     return Err(budget_spent(url, attempts - 1, waited));
                 }
                 let observer = observer.as_deref_mut();
-                self.attempt(url, &token, remaining.min(self.request_timeout), observer)
-                    .await
+                self.attempt(
+                    url,
+                    token.as_deref(),
+                    remaining.min(self.request_timeout),
+                    observer,
+                )
+                .await
             };
             match outcome {
                 Attempt::Done(received) => {
@@ -159,6 +184,9 @@ impl Transport {
                 }
                 Attempt::Unauthorized(error) => {
                     span.record("status", 401);
+                    let (Some(tokens), Some(rejected)) = (tokens, token.as_ref()) else {
+                        return Err(error);
+                    };
                     if refreshed {
                         return Err(error);
                     }
@@ -166,7 +194,7 @@ impl Transport {
                     // The retry after a refresh is owed to the token, not to the server: it does not count.
                     attempts -= 1;
                     tracing::debug!("401: refreshing the access token once");
-                    token = tokens.refresh_after_rejection(&token).await?;
+                    token = Some(tokens.refresh_after_rejection(rejected).await?);
                 }
                 Attempt::Fatal(error) => {
                     if let Some(status) = http_status(&error) {
@@ -219,7 +247,9 @@ impl Transport {
                     tokio::time::sleep(wait).await;
                     waited = waited.saturating_add(wait);
                     // The wait may have outlived the access token.
-                    token = tokens.current().await?;
+                    if let Some(tokens) = tokens {
+                        token = Some(tokens.current().await?);
+                    }
                 }
             }
         }
@@ -228,28 +258,31 @@ impl Transport {
     async fn attempt(
         &self,
         url: &Url,
-        token: &TokenSet,
+        token: Option<&TokenSet>,
         timeout: Duration,
         observer: Option<BodyObserver<'_>>,
     ) -> Attempt {
-        let mut auth = match HeaderValue::from_str(&format!(
-            "Bearer {}",
-            token.access_token().expose_secret()
-        )) {
-            Ok(v) => v,
-            Err(_) => {
-                return Attempt::Fatal(Error::Config(
-                    "the access token has characters that cannot be sent in an HTTP header".into(),
-                ));
-            }
-        };
-        auth.set_sensitive(true);
-        let request = self
+        let mut request = self
             .http
             .get(url.clone())
             .header(ACCEPT, self.accept.clone())
-            .header(AUTHORIZATION, auth)
             .timeout(timeout);
+        if let Some(token) = token {
+            let mut auth = match HeaderValue::from_str(&format!(
+                "Bearer {}",
+                token.access_token().expose_secret()
+            )) {
+                Ok(v) => v,
+                Err(_) => {
+                    return Attempt::Fatal(Error::Config(
+                        "the access token has characters that cannot be sent in an HTTP header"
+                            .into(),
+                    ));
+                }
+            };
+            auth.set_sensitive(true);
+            request = request.header(AUTHORIZATION, auth);
+        }
         let sent = http::send_observed(
             &self.http,
             request,
