@@ -94,5 +94,5 @@ impl MedicationDispense {
 
 resource_validate!(
     MedicationDispense,
-    "US Core MedicationDispense checks: status (in its value set), medication[x], subject; dates."
+    "US Core MedicationDispense checks: status (in its value set), `medication[x]`, subject; dates."
 );

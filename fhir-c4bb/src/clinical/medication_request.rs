@@ -234,5 +234,5 @@ impl MedicationRequest {
 
 resource_validate!(
     MedicationRequest,
-    "US Core MedicationRequest checks: status and intent (required, in their value sets), priority, medication[x], subject; dates."
+    "US Core MedicationRequest checks: status and intent (required, in their value sets), priority, `medication[x]`, subject; dates."
 );

@@ -67,5 +67,5 @@ impl MedicationStatement {
 
 resource_validate!(
     MedicationStatement,
-    "R4 MedicationStatement checks: status (in its value set), medication[x], subject; dates."
+    "R4 MedicationStatement checks: status (in its value set), `medication[x]`, subject; dates."
 );

@@ -202,6 +202,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::*;
+    use fhir_c4bb::ExplanationOfBenefit;
 
     fn url() -> Url {
         Url::parse("https://payer.example/fhir/ExplanationOfBenefit?patient=1").unwrap()
