@@ -1,6 +1,10 @@
 //! Throughput of parsing the fixture corpus as typed `Resource` vs `serde_json::Value`,
 //! interleaved in one process so both see the same machine state.
 //!
+//! Two corpora: the C4BB fixtures (one document per resource), and two pretty-printed
+//! transaction Bundles of US Core clinical resources (6.1.0 and 9.0.0 examples, a few
+//! hundred entries each) built here from `tests/us-core/`.
+//!
 //! `cargo bench -p fhir-c4bb` prints MB/s for each and the ratio (target: typed ≥ 1.5×).
 
 use std::hint::black_box;
@@ -24,6 +28,67 @@ fn corpus() -> Vec<String> {
         }
     }
     files
+}
+
+/// One pretty-printed transaction Bundle per US Core version: every example of a typed
+/// resource type, each entry's resource as the HL7 file has it (indented, exact digits).
+fn us_core_bundles() -> Result<Vec<String>, String> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/us-core");
+    let mut out = Vec::new();
+    for version in ["ig-6.1.0", "ig-9.0.0"] {
+        let mut paths: Vec<_> = std::fs::read_dir(format!("{root}/{version}"))
+            .map_err(|e| format!("{root}/{version}: {e}"))?
+            .flatten()
+            .map(|f| f.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        paths.sort();
+        let mut entries = Vec::new();
+        for (i, p) in paths.iter().enumerate() {
+            let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
+            let r: fhir_c4bb::Resource = fhir_c4bb::from_str(&text).map_err(|e| e.to_string())?;
+            let rt = r.resource_type().to_owned();
+            if matches!(
+                r,
+                fhir_c4bb::Resource::Other(_) | fhir_c4bb::Resource::Bundle(_)
+            ) {
+                continue;
+            }
+            let body = text.trim().replace('\n', "\n      ");
+            entries.push(format!(
+                "    {{\n      \"fullUrl\": \"urn:uuid:00000000-0000-4000-8000-{i:012}\",\n      \"resource\": {body},\n      \"request\": {{\n        \"method\": \"POST\",\n        \"url\": \"{rt}\"\n      }}\n    }}"
+            ));
+        }
+        out.push(format!(
+            "{{\n  \"resourceType\": \"Bundle\",\n  \"type\": \"transaction\",\n  \"entry\": [\n{}\n  ]\n}}\n",
+            entries.join(",\n")
+        ));
+    }
+    Ok(out)
+}
+
+/// Checks that a corpus parses typed (no `Other` entries in the US Core bundles) and
+/// writes back to the same JSON value; the test suite checks the digits themselves.
+fn check(docs: &[String], bundles: bool) -> Result<(), String> {
+    for d in docs {
+        let r: fhir_c4bb::Resource =
+            fhir_c4bb::from_str(d).map_err(|e| format!("failed to parse: {e}"))?;
+        if bundles {
+            let b = r.as_bundle().ok_or("not a Bundle")?;
+            if b.entries()
+                .any(|e| matches!(e, fhir_c4bb::Resource::Other(_)))
+            {
+                return Err("an entry was not typed".into());
+            }
+            let back = serde_json::to_string(&r).map_err(|e| e.to_string())?;
+            let a: serde_json::Value = serde_json::from_str(d).map_err(|e| e.to_string())?;
+            let b: serde_json::Value = serde_json::from_str(&back).map_err(|e| e.to_string())?;
+            if a != b {
+                return Err("the bundle did not round-trip".into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// This thread's CPU time in ns (Linux `schedstat`), so that time other processes take
@@ -59,17 +124,30 @@ fn stats(mut v: Vec<f64>) -> (f64, f64) {
 fn main() -> Result<(), String> {
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing useful.
     let quick = std::env::args().any(|a| a == "--quick");
-    let docs = corpus();
-    let bytes: usize = docs.iter().map(String::len).sum();
-    if docs.is_empty() {
+    let c4bb = corpus();
+    if c4bb.is_empty() {
         return Err("no fixtures found".into());
     }
-    // Everything must parse (and the round-trip test proves it is lossless).
-    for d in &docs {
-        fhir_c4bb::from_str::<fhir_c4bb::Resource>(d)
-            .map_err(|e| format!("fixture failed to parse: {e}"))?;
-    }
+    check(&c4bb, false)?;
+    let us_core = us_core_bundles()?;
+    check(&us_core, true)?;
+    measure("C4BB fixtures, one document per resource", &c4bb, quick);
+    let entries: usize = us_core
+        .iter()
+        .filter_map(|d| fhir_c4bb::from_str::<fhir_c4bb::Bundle>(d).ok())
+        .map(|b| b.entry.len())
+        .sum();
+    measure(
+        &format!("US Core transaction Bundles, pretty-printed, {entries} entries"),
+        &us_core,
+        quick,
+    );
+    Ok(())
+}
 
+/// Interleaved rounds of typed and `Value` parsing of `docs`; prints median and best.
+fn measure(name: &str, docs: &[String], quick: bool) {
+    let bytes: usize = docs.iter().map(String::len).sum();
     let rounds = if quick { 5 } else { 31 };
     let reps = if quick { 2 } else { 5 }; // corpus passes per timed sample
     let (mut typed, mut value, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
@@ -82,14 +160,14 @@ fn main() -> Result<(), String> {
     for round in 0..rounds {
         let t = || {
             timed(|| {
-                pass_n(&docs, reps, |s| {
+                pass_n(docs, reps, |s| {
                     serde_json::from_str::<fhir_c4bb::Resource>(s).ok()
                 })
             })
         };
         let v = || {
             timed(|| {
-                pass_n(&docs, reps, |s| {
+                pass_n(docs, reps, |s| {
                     serde_json::from_str::<serde_json::Value>(s).ok()
                 })
             })
@@ -108,7 +186,7 @@ fn main() -> Result<(), String> {
     }
     let ((t, t_best), (v, v_best), (r, _)) = (stats(typed), stats(value), stats(ratios));
     println!(
-        "corpus: {} documents, {:.2} MB; {rounds} interleaved rounds of {reps} passes each; {clock}",
+        "{name}: {} documents, {:.2} MB; {rounds} interleaved rounds of {reps} passes each; {clock}",
         docs.len(),
         bytes as f64 / 1e6
     );
@@ -116,7 +194,6 @@ fn main() -> Result<(), String> {
     println!("typed fhir_c4bb::Resource : {t:7.1} MB/s {t_best:7.1} MB/s");
     println!("serde_json::Value          : {v:7.1} MB/s {v_best:7.1} MB/s");
     println!("ratio typed / Value        : {r:7.2}x (median of per-round ratios)");
-    Ok(())
 }
 
 fn pass_n<T>(docs: &[String], n: usize, parse: impl Fn(&str) -> T) {

@@ -16,6 +16,8 @@
 /// `meta`, `implicitRules`, `language`, `text`, `contained`, `extension`,
 /// `modifierExtension`) written for it, so the type lists only its own fields.
 ///
+/// `: backbone` is a BackboneElement: `id`, `extension` and `modifierExtension` first.
+///
 /// Every field gets a doc line naming its JSON key, after any doc the field list gives.
 macro_rules! fhir_struct {
     (
@@ -52,6 +54,25 @@ macro_rules! fhir_struct {
             pub fn resolve_contained(&self, reference: &$crate::Reference) -> Option<&$crate::Resource> {
                 let id = reference.contained_id()?;
                 self.contained.iter().find(|r| r.id() == Some(id))
+            }
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident : backbone {
+            $($body:tt)*
+        }
+    ) => {
+        $crate::macros::fhir_struct! {
+            $(#[$meta])*
+            pub struct $name {
+                /// Element id.
+                pub id: Option<String> = "id",
+                /// Extensions.
+                pub extension: Vec<$crate::datatypes::Extension> = "extension",
+                /// Extensions that change the meaning.
+                pub modifier_extension: Vec<$crate::datatypes::Extension> = "modifierExtension",
+                $($body)*
             }
         }
     };

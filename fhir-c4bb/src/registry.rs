@@ -51,6 +51,26 @@ macro_rules! with_resource_types {
                 into_medication_request, "A MedicationRequest: a prescription or order (US Core).";
             Observation => $crate::clinical::Observation, as_observation, into_observation,
                 "An Observation: a lab result, vital sign, assessment (US Core).";
+            CarePlan => $crate::clinical::CarePlan, as_care_plan, into_care_plan, "A CarePlan (US Core).";
+            CareTeam => $crate::clinical::CareTeam, as_care_team, into_care_team, "A CareTeam (US Core).";
+            Device => $crate::clinical::Device, as_device, into_device, "A Device (US Core Implantable Device).";
+            DiagnosticReport => $crate::clinical::DiagnosticReport, as_diagnostic_report, into_diagnostic_report, "A DiagnosticReport: lab panel, imaging report, note (US Core).";
+            DocumentReference => $crate::clinical::DocumentReference, as_document_reference, into_document_reference, "A DocumentReference: a clinical note or document (US Core).";
+            Encounter => $crate::clinical::Encounter, as_encounter, into_encounter, "An Encounter (US Core).";
+            Endpoint => $crate::clinical::Endpoint, as_endpoint, into_endpoint, "An Endpoint.";
+            FamilyMemberHistory => $crate::clinical::FamilyMemberHistory, as_family_member_history, into_family_member_history, "A FamilyMemberHistory.";
+            Goal => $crate::clinical::Goal, as_goal, into_goal, "A Goal (US Core).";
+            Location => $crate::clinical::Location, as_location, into_location, "A Location (US Core).";
+            Media => $crate::clinical::Media, as_media, into_media, "A Media (US Core, R4).";
+            MedicationDispense => $crate::clinical::MedicationDispense, as_medication_dispense, into_medication_dispense, "A MedicationDispense (US Core).";
+            MedicationStatement => $crate::clinical::MedicationStatement, as_medication_statement, into_medication_statement, "A MedicationStatement.";
+            PractitionerRole => $crate::clinical::PractitionerRole, as_practitioner_role, into_practitioner_role, "A PractitionerRole (US Core).";
+            Procedure => $crate::clinical::Procedure, as_procedure, into_procedure, "A Procedure (US Core).";
+            Provenance => $crate::clinical::Provenance, as_provenance, into_provenance, "A Provenance (US Core).";
+            QuestionnaireResponse => $crate::clinical::QuestionnaireResponse, as_questionnaire_response, into_questionnaire_response, "A QuestionnaireResponse (US Core).";
+            RelatedPerson => $crate::clinical::RelatedPerson, as_related_person, into_related_person, "A RelatedPerson (US Core).";
+            ServiceRequest => $crate::clinical::ServiceRequest, as_service_request, into_service_request, "A ServiceRequest (US Core).";
+            Specimen => $crate::clinical::Specimen, as_specimen, into_specimen, "A Specimen (US Core).";
         }
     };
 }

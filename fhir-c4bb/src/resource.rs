@@ -10,22 +10,6 @@ use serde_json::value::RawValue;
 
 use crate::element::{AnyShape, Extra, Fill, Got, StrAccept};
 
-/// Any FHIR resource: the types this crate models are typed, every other type (US Core
-/// clinical resources, RelatedPerson, Observation...) is kept as raw JSON in
-/// [`Resource::Other`].
-///
-/// ```
-/// use fhir_c4bb::Resource;
-/// let r: Resource = fhir_c4bb::from_str(r#"{"resourceType":"Patient","id":"p1"}"#)?;
-/// assert!(matches!(r, Resource::Patient(_)));
-/// assert_eq!(r.id(), Some("p1"));
-///
-/// let r: Resource = fhir_c4bb::from_str(r#"{"id":"o1","resourceType":"Observation","valueQuantity":{"value":1.50}}"#)?;
-/// assert_eq!(r.resource_type(), "Observation");
-/// assert_eq!(serde_json::to_string(&r).unwrap(),
-///            r#"{"resourceType":"Observation","id":"o1","valueQuantity":{"value":1.50}}"#);
-/// # Ok::<(), fhir_c4bb::ParseError>(())
-/// ```
 macro_rules! define_resources {
     ($($variant:ident => $ty:ty, $as_fn:ident, $into_fn:ident, $doc:literal;)*) => {
         /// Any FHIR resource: the types this crate models are typed (claims: C4BB; clinical
@@ -127,10 +111,15 @@ macro_rules! define_resources {
         }
 
         fn dispatch<'de, A: MapAccess<'de>>(rt: String, map: A) -> Result<Resource, A::Error> {
-            Ok(match rt.as_str() {
-                $( <$ty>::RESOURCE_TYPE => Resource::$variant(boxed(map)?), )*
-                _ => Resource::Other(Box::new(OtherResource::new(Some(rt), collect_rest(map)?))),
-            })
+            // The match only picks a function: nested resources recurse through here, and
+            // in a debug build a frame holds every arm's locals at once, so the arms must
+            // not be inlined into one frame (one per typed resource type).
+            type Read<A, E> = fn(A) -> Result<Resource, E>;
+            let read: Read<A, A::Error> = match rt.as_str() {
+                $( <$ty>::RESOURCE_TYPE => |map| Ok(Resource::$variant(boxed(map)?)), )*
+                _ => return Ok(Resource::Other(Box::new(OtherResource::new(Some(rt), collect_rest(map)?)))),
+            };
+            read(map)
         }
 
         fn walk_resource(r: &Resource, path: &str, out: &mut Vec<crate::validate::ValidationIssue>) {
@@ -156,12 +145,12 @@ fn boxed<'de, T: Fill + Default, A: MapAccess<'de>>(map: A) -> Result<Box<T>, A:
 ///
 /// ```
 /// let r: fhir_c4bb::Resource = fhir_c4bb::from_str(
-///     r#"{"resourceType":"RelatedPerson","id":"rp1","relationship":[{"text":"spouse"}]}"#,
+///     r#"{"resourceType":"Questionnaire","id":"q1","item":[{"linkId":"1"}]}"#,
 /// )?;
 /// let fhir_c4bb::Resource::Other(other) = &r else { panic!() };
-/// assert_eq!(other.get("relationship").map(|v| v.get()), Some(r#"[{"text":"spouse"}]"#));
+/// assert_eq!(other.get("item").map(|v| v.get()), Some(r#"[{"linkId":"1"}]"#));
 /// let v: serde_json::Value = other.to_value()?;
-/// assert_eq!(v["id"], "rp1");
+/// assert_eq!(v["id"], "q1");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -197,7 +186,7 @@ impl OtherResource {
         serde_json::to_value(self)
     }
 
-    /// Deserializes into your own type, e.g. a US Core Observation model.
+    /// Deserializes into your own type, e.g. a Questionnaire model.
     pub fn deserialize_into<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_str(&serde_json::to_string(self)?)
     }

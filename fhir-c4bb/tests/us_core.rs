@@ -14,10 +14,30 @@ use fhir_c4bb::validate::IssueKind;
 const CLINICAL: &[&str] = &[
     "AllergyIntolerance",
     "Condition",
+    "DiagnosticReport",
+    "DocumentReference",
+    "Encounter",
     "Immunization",
-    "Medication",
-    "MedicationRequest",
+    "Device",
     "Observation",
+    "Location",
+    "Medication",
+    "MedicationDispense",
+    "MedicationRequest",
+    "MedicationStatement",
+    "PractitionerRole",
+    "Procedure",
+    "CarePlan",
+    "CareTeam",
+    "Goal",
+    "Provenance",
+    "RelatedPerson",
+    "ServiceRequest",
+    "Specimen",
+    "Media",
+    "FamilyMemberHistory",
+    "QuestionnaireResponse",
+    "Endpoint",
 ];
 
 /// Types whose `validate()` checks another profile than US Core (C4BB), or the Bundle
@@ -93,7 +113,7 @@ fn every_example_of_a_modelled_type_parses_typed_and_writes_back_exactly() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Nearly all of the corpus is of a modelled type (Questionnaire, Library are not).
-    assert!(typed >= 300, "only {typed} typed");
+    assert!(typed >= 390, "only {typed} typed");
 }
 
 #[test]
@@ -248,4 +268,116 @@ fn only_invalid_json_or_a_wrong_top_level_type_fails_with_a_path() {
     .unwrap_err();
     assert!(err.is_syntax());
     assert_eq!(err.path(), "entry[0].resource.code.text");
+}
+
+fn example(rel: &str) -> Resource {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/us-core")
+        .join(rel);
+    fhir_c4bb::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn vital_signs_read_with_their_units() {
+    let bp = example("ig-6.1.0/blood-pressure.json")
+        .into_observation()
+        .unwrap();
+    assert!(bp.is_vital_sign());
+    assert!(!bp.is_laboratory());
+    let parts: Vec<(Option<&str>, Option<String>)> = bp
+        .component
+        .iter()
+        .map(|c| {
+            (
+                c.code.as_ref().and_then(|c| c.display_text()),
+                c.value_text(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            (Some("Systolic blood pressure"), Some("109 mmHg".to_owned())),
+            (Some("Diastolic blood pressure"), Some("44 mmHg".to_owned())),
+        ]
+    );
+    let weight = example("ig-6.1.0/weight.json").into_observation().unwrap();
+    let text = weight.value_text().unwrap();
+    let q = weight.value.as_ref().and_then(|v| v.as_quantity()).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "{} {}",
+            q.value.as_ref().unwrap(),
+            q.unit.as_deref().unwrap()
+        )
+    );
+}
+
+#[test]
+fn laboratory_results_and_clinical_statuses_are_recognised() {
+    let mut labs = 0;
+    for p in us_core_paths() {
+        let r: Resource = fhir_c4bb::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        if let Some(o) = r.as_observation()
+            && o.is_laboratory()
+        {
+            labs += 1;
+            assert!(
+                o.code.as_ref().and_then(|c| c.display_text()).is_some(),
+                "{}",
+                p.display()
+            );
+        }
+        if let Some(c) = r.as_condition() {
+            assert!(
+                !matches!(
+                    c.clinical_status(),
+                    Some(fhir_c4bb::clinical::ClinicalStatus::Other(_))
+                ),
+                "{}",
+                p.display()
+            );
+        }
+    }
+    assert!(labs >= 20, "{labs} laboratory observations");
+}
+
+#[test]
+fn references_resolve_within_a_bundle_and_to_contained_resources() {
+    let b = example("ig-6.1.0/PractitionerRole_Practitioner_Endpoint_Bundle_Example.json")
+        .into_bundle()
+        .unwrap();
+    let role = b
+        .entries()
+        .find_map(Resource::as_practitioner_role)
+        .unwrap();
+    let who = b.resolve(role.practitioner.as_ref().unwrap()).unwrap();
+    assert_eq!(who.resource_type(), "Practitioner");
+    assert_eq!(who.id(), Some("Practitioner-1011"));
+    assert!(
+        b.resolve(&fhir_c4bb::Reference::to("Practitioner/someone-else"))
+            .is_none()
+    );
+
+    let mr = example("ig-6.1.0/medicationrequest-contained-oral-axid.json")
+        .into_medication_request()
+        .unwrap();
+    let Some(fhir_c4bb::clinical::MedicationChoice::Reference(r)) = &mr.medication else {
+        panic!("medicationReference expected")
+    };
+    let med = mr
+        .resolve_contained(r)
+        .and_then(Resource::as_medication)
+        .unwrap();
+    assert_eq!(
+        med.code
+            .as_ref()
+            .and_then(|c| c.code_in("http://www.nlm.nih.gov/research/umls/rxnorm")),
+        Some("582620")
+    );
+    assert_eq!(
+        mr.medication_text(),
+        Some("Nizatidine 15 MG/ML Oral Solution [Axid]")
+    );
 }

@@ -210,5 +210,5 @@ impl Immunization {
 
 resource_validate!(
     Immunization,
-    "US Core Immunization checks: status (in its value set), vaccineCode, patient, occurrence[x]; dates."
+    "US Core Immunization checks: status (in its value set), vaccineCode, patient, `occurrence[x]`; dates."
 );

@@ -212,16 +212,7 @@ impl MedicationRequest {
     /// The medication's name (see [`MedicationChoice::text`]; a reference to a contained
     /// Medication is resolved with [`resolve_contained`](Self::resolve_contained)).
     pub fn medication_text(&self) -> Option<&str> {
-        let m = self.medication.as_ref()?;
-        if let MedicationChoice::Reference(r) = m
-            && r.display.is_none()
-            && let Some(med) = self
-                .resolve_contained(r)
-                .and_then(crate::Resource::as_medication)
-        {
-            return med.code.as_ref().and_then(|c| c.display_text());
-        }
-        m.text()
+        crate::clinical::medication_text(self.medication.as_ref(), |r| self.resolve_contained(r))
     }
 
     pub(crate) fn validate_into(&self, out: &mut Vec<ValidationIssue>, prefix: &str) {
@@ -243,5 +234,5 @@ impl MedicationRequest {
 
 resource_validate!(
     MedicationRequest,
-    "US Core MedicationRequest checks: status and intent (required, in their value sets), priority, medication[x], subject; dates."
+    "US Core MedicationRequest checks: status and intent (required, in their value sets), priority, `medication[x]`, subject; dates."
 );
