@@ -449,8 +449,6 @@ impl<T: PendingStore + ?Sized> PendingStore for std::sync::Arc<T> {
     }
 }
 
-/// Milliseconds since the Unix epoch, for the database stores' expiry columns.
-#[cfg(any(feature = "store-sqlite", feature = "store-postgres"))]
 /// What a database store says of a stored document that did not read back (or a value that did not serialize):
 /// the kind and the position, never serde's own message, which quotes the value it could not read
 /// (`invalid type: string "<the refresh token>"`), and these messages reach logs and the SDK's errors.
@@ -470,6 +468,8 @@ pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
     )
 }
 
+/// Milliseconds since the Unix epoch, for the database stores' expiry columns.
+#[cfg(any(feature = "store-sqlite", feature = "store-postgres"))]
 pub(crate) fn unix_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
