@@ -468,8 +468,8 @@ pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
     )
 }
 
-/// Milliseconds since the Unix epoch, for the database stores' expiry columns.
-#[cfg(any(feature = "store-sqlite", feature = "store-postgres"))]
+/// Milliseconds since the Unix epoch, for the SQLite store's expiry columns (PostgreSQL uses its own clock).
+#[cfg(feature = "store-sqlite")]
 pub(crate) fn unix_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

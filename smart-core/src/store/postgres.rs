@@ -52,9 +52,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 /// The pool crate, for [`PostgresStore::from_pool`] (the same version this store is built with).
+#[doc(no_inline)]
 pub use deadpool_postgres;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 /// The client crate, for its `Config` and TLS connectors (the same version this store is built with).
+#[doc(no_inline)]
 pub use tokio_postgres;
 use tokio_postgres::NoTls;
 
