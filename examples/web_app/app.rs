@@ -409,6 +409,28 @@ impl AppState {
         }
     }
 
+    /// The member's FHIR client at `payer`, or `None` when this browser has no session or the member must connect
+    /// again (the page then offers Connect). The client's session refreshes the access token when it has expired
+    /// or the payer rejects it, and saves the new tokens (compare-and-swap) before using them.
+    async fn member_fhir(
+        &self,
+        payer: &Payer,
+        headers: &HeaderMap,
+    ) -> Result<Option<FhirClient>, PageError> {
+        let Some(session) = self.session(headers).await? else {
+            return Ok(None);
+        };
+        let tokens = self.token_session(payer, &session);
+        if tokens
+            .needs_reauthorization()
+            .await
+            .map_err(|e| PageError::sdk(payer, e))?
+        {
+            return Ok(None);
+        }
+        Ok(Some(payer.pool.for_member(Arc::new(tokens))))
+    }
+
     /// The SDK session for this member's tokens at this payer.
     fn token_session(&self, payer: &Payer, session: &WebSession) -> Session {
         let store = self.0.store.clone();
@@ -644,20 +666,9 @@ async fn claims(
             views::not_connected(&payer.key, &payer.name, reason),
         )
     };
-    let Some(session) = app.session(&headers).await? else {
+    let Some(fhir) = app.member_fhir(payer, &headers).await? else {
         return Ok(not_connected(None));
     };
-    let tokens = app.token_session(payer, &session);
-    if tokens
-        .needs_reauthorization()
-        .await
-        .map_err(|e| PageError::sdk(payer, e))?
-    {
-        return Ok(not_connected(None));
-    }
-    // The session refreshes the access token when it has expired or the payer rejects it, and saves the new
-    // tokens in SQLite (compare-and-swap) before using them.
-    let fhir = payer.pool.for_member(Arc::new(tokens));
     let (patient, eobs) = tokio::join!(
         fhir.patient(),
         fhir.explanation_of_benefits(EobQuery::new().claims_only())
@@ -718,18 +729,9 @@ async fn prior_authorizations(
             views::not_connected(&payer.key, &payer.name, reason),
         )
     };
-    let Some(session) = app.session(&headers).await? else {
+    let Some(fhir) = app.member_fhir(payer, &headers).await? else {
         return Ok(not_connected(None));
     };
-    let tokens = app.token_session(payer, &session);
-    if tokens
-        .needs_reauthorization()
-        .await
-        .map_err(|e| PageError::sdk(payer, e))?
-    {
-        return Ok(not_connected(None));
-    }
-    let fhir = payer.pool.for_member(Arc::new(tokens));
     let (patient, auths) = tokio::join!(fhir.patient(), fhir.prior_authorizations().collect_all());
     let (patient, auths) = match (patient, auths) {
         (Ok(p), Ok(a)) => (p, a),
@@ -782,18 +784,9 @@ async fn health_record(
             views::not_connected(&payer.key, &payer.name, reason),
         )
     };
-    let Some(session) = app.session(&headers).await? else {
+    let Some(fhir) = app.member_fhir(payer, &headers).await? else {
         return Ok(not_connected(None));
     };
-    let tokens = app.token_session(payer, &session);
-    if tokens
-        .needs_reauthorization()
-        .await
-        .map_err(|e| PageError::sdk(payer, e))?
-    {
-        return Ok(not_connected(None));
-    }
-    let fhir = payer.pool.for_member(Arc::new(tokens));
     let (patient, record) = tokio::join!(fhir.patient(), health_record::HealthRecord::read(&fhir));
     let (patient, record) = match (patient, record) {
         (Ok(p), Ok(r)) => (p, r),
